@@ -1,0 +1,77 @@
+"""The small exception hierarchy of circle15.
+
+``InputError`` (and its ``ConfigError`` subclass) means the planner's input is wrong: the CLI
+prints its message and exits with code 2, never a traceback. Anything else is a bug (exit 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Circle15Error", "ConfigError", "InputError", "Problem", "SolverError"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input file.
+
+    Parameters
+    ----------
+    file : str
+        The file (as the planner named it) the problem is in.
+    row : int or None
+        1-based data row (the header is row 0; spreadsheet users see ``row + 1``), or None when
+        the problem concerns the whole file.
+    field : str or None
+        Column or config key concerned.
+    problem : str
+        What is wrong.
+    fix : str
+        What to do about it.
+    """
+
+    file: str
+    row: int | None
+    field: str | None
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.field is not None:
+            where += f", field '{self.field}'"
+        return f"{where}: {self.problem}. Fix: {self.fix}"
+
+
+class Circle15Error(Exception):
+    """Base class of every error circle15 raises on purpose."""
+
+
+class InputError(Circle15Error):
+    """Bad input: one or more problems in the planner's files (CLI exit code 2).
+
+    Validation collects every problem it finds and raises once, so the planner can fix all of
+    them in one go.
+    """
+
+    def __init__(self, problems: list[Problem] | Problem | str, *, max_shown: int = 50) -> None:
+        if isinstance(problems, str):
+            problems = [Problem("input", None, None, problems, "see the message")]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        lines = [str(p) for p in self.problems[:max_shown]]
+        if len(self.problems) > max_shown:
+            lines.append(f"... and {len(self.problems) - max_shown} more problems")
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        super().__init__(f"{len(self.problems)} input {noun}:\n  " + "\n  ".join(lines))
+
+
+class ConfigError(InputError):
+    """A problem in the study-area config (TOML)."""
+
+
+class SolverError(Circle15Error):
+    """An optimisation model could not be solved (infeasible, empty or solver failure)."""

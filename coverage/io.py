@@ -1,0 +1,402 @@
+"""Reading the planner's files and writing results atomically.
+
+Readers
+-------
+:func:`read_table` dispatches on the file suffix:
+
+* ``.csv`` / ``.txt``: UTF-8 text, with or without a byte-order mark. Every cell is read as a
+  string (so an id such as ``001`` keeps its leading zeros); :mod:`coverage.validate` parses
+  numbers. A file that is not UTF-8 is refused with the fix "save it as UTF-8 (Excel: CSV UTF-8)";
+  GBK/GB18030 files (what Chinese Excel writes by default) are recognised and named as such.
+* ``.xlsx`` / ``.xlsm``: read with openpyxl; optional ``sheet`` (default: the first sheet). Cells
+  are returned as strings formatted like the CSV reader would see them.
+* ``.geojson`` / ``.json``: GeoJSON is WGS-84 by definition (RFC 7946); a legacy ``crs`` member
+  is honoured. Coordinates that are not degrees are refused.
+* ``.gpkg``: optional ``layer`` (required when the file holds several layers). A layer without a
+  CRS is refused: circle15 will not guess what the numbers mean.
+* ``.shp``: read like GPKG (a shapefile without ``.prj`` is refused).
+
+Writers
+-------
+:func:`atomic_path` yields a temporary path in the target's folder and renames it over the
+target only when the ``with`` block succeeds, so an interrupted run never leaves a half-written
+result. :func:`write_csv` writes UTF-8 *with* a byte-order mark (``utf-8-sig``): these CSVs are
+meant for planners, and Excel on Chinese Windows only shows Chinese text correctly with the BOM.
+Python, pandas and QGIS read such files transparently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import io as _io
+import logging
+import math
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from .errors import InputError, Problem
+
+__all__ = [
+    "CSV_ENCODING",
+    "atomic_path",
+    "cell_text",
+    "read_csv",
+    "read_table",
+    "read_vector",
+    "read_xlsx",
+    "write_csv",
+    "write_gpkg",
+    "write_text",
+]
+
+log = logging.getLogger(__name__)
+
+CSV_ENCODING = "utf-8-sig"
+"""Encoding of every CSV circle15 writes: UTF-8 with a byte-order mark, so Excel shows Chinese."""
+
+_TEXT_SUFFIXES = (".csv", ".txt")
+_XLSX_SUFFIXES = (".xlsx", ".xlsm")
+_GEOJSON_SUFFIXES = (".geojson", ".json")
+_OGR_SUFFIXES = (".gpkg", ".shp")
+_UTF8_FIX = (
+    "save it as UTF-8 (Excel: File > Save As > 'CSV UTF-8 (Comma delimited)'; "
+    "WPS/Notepad: choose encoding UTF-8)"
+)
+
+
+def _fail(file: str, problem: str, fix: str, *, row: int | None = None,
+          field: str | None = None) -> InputError:
+    return InputError([Problem(file, row, field, problem, fix)])
+
+
+# --- text / spreadsheet -------------------------------------------------------------------
+
+
+def _decode(raw: bytes, file: str) -> str:
+    """UTF-8 (BOM optional) bytes -> text; anything else is an :class:`InputError`."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n")  # 0 = header line, n = n-th data row
+        row = line if line > 0 else None
+        try:
+            raw.decode("gb18030")
+        except UnicodeDecodeError:
+            kind = "text in an unknown encoding"
+        else:
+            kind = ("GBK/GB18030 text (the default of Chinese Excel and WPS), "
+                    "not UTF-8")
+        raise _fail(
+            file,
+            f"cannot read the file: it is {kind} (first undecodable byte at byte "
+            f"{exc.start})",
+            _UTF8_FIX,
+            row=row,
+        ) from None
+
+
+def read_csv(path: str | Path, *, file: str | None = None) -> pd.DataFrame:
+    """Read a CSV file with every cell as a stripped string.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file (UTF-8, with or without BOM).
+    file : str, optional
+        Name used for the file in error messages (default: ``path``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        String columns with stripped names and values; empty cells are ``""``.
+
+    Raises
+    ------
+    InputError
+        The file is missing, not UTF-8 (GBK files are named as such) or not parseable CSV.
+    """
+    path = Path(path)
+    file = file or str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise _fail(file, "file not found", "check the path in the config") from None
+    text = _decode(raw, file)
+    try:
+        df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False,
+                         na_filter=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise _fail(file, "the file is empty", "add a header row and data rows") from None
+    except pd.errors.ParserError as exc:
+        raise _fail(file, f"not a valid CSV table ({exc})",
+                    "check the row named for a stray comma or quote") from None
+    return _clean_strings(df)
+
+
+def _clean_strings(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    df.columns = [str(c).strip() for c in df.columns]
+    for col in df.columns:
+        df[col] = df[col].map(cell_text)
+    return df.reset_index(drop=True)
+
+
+def cell_text(value: object) -> str:
+    """One cell value as the text a planner would see (numbers without a spurious ``.0``)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def read_xlsx(path: str | Path, *, sheet: str | None = None,
+              file: str | None = None) -> pd.DataFrame:
+    """Read one sheet of an Excel workbook with every cell as a string.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.xlsx`` workbook.
+    sheet : str, optional
+        Sheet name; default the first sheet.
+    file : str, optional
+        Name used for the file in error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same shape and conventions as :func:`read_csv`: the first non-empty row is the header,
+        fully empty rows are dropped, cells are strings.
+
+    Raises
+    ------
+    InputError
+        Missing file, unknown sheet, or not a workbook.
+    """
+    import openpyxl
+
+    path = Path(path)
+    file = file or str(path)
+    if not path.exists():
+        raise _fail(file, "file not found", "check the path in the config")
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several unrelated types for bad files
+        raise _fail(file, f"cannot open the workbook ({exc})",
+                    "save it from Excel as .xlsx") from None
+    try:
+        if sheet is None:
+            ws = wb.worksheets[0]
+        elif sheet in wb.sheetnames:
+            ws = wb[sheet]
+        else:
+            raise _fail(file, f"no sheet named {sheet!r}",
+                        f"use one of: {', '.join(wb.sheetnames)}", field="sheet")
+        rows = [[cell_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    rows = [r for r in rows if any(v != "" for v in r)]
+    if not rows:
+        raise _fail(file, "the sheet is empty", "add a header row and data rows")
+    header = rows[0]
+    while header and header[-1] == "":
+        header = header[:-1]
+    width = len(header)
+    data = [(r + [""] * width)[:width] for r in rows[1:]]
+    df = pd.DataFrame(data, columns=header, dtype=object)
+    return _clean_strings(df)
+
+
+# --- vector files -------------------------------------------------------------------------
+
+
+def read_vector(path: str | Path, *, layer: str | None = None,
+                file: str | None = None) -> gpd.GeoDataFrame:
+    """Read a GeoJSON, GeoPackage or shapefile layer.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    layer : str, optional
+        Layer name (GeoPackage). Needed when the file holds more than one layer.
+    file : str, optional
+        Name used for the file in error messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In the file's own CRS (GeoJSON without a ``crs`` member: EPSG:4326). Attribute columns
+        keep the types the file declares; geometry may contain empties/invalids (the validator
+        reports them).
+
+    Raises
+    ------
+    InputError
+        Missing file, unknown or ambiguous layer, a GeoPackage/shapefile layer without CRS,
+        GeoJSON whose coordinates are not degrees, or a file GDAL cannot read.
+    """
+    import pyogrio
+    from pyogrio.errors import DataLayerError, DataSourceError
+
+    path = Path(path)
+    file = file or str(path)
+    if not path.exists():
+        raise _fail(file, "file not found", "check the path in the config")
+    is_geojson = path.suffix.lower() in _GEOJSON_SUFFIXES
+    try:
+        layers = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    except (DataSourceError, DataLayerError, OSError) as exc:
+        raise _fail(file, f"cannot read the file ({exc})",
+                    "check it opens in QGIS; GeoJSON must be UTF-8") from None
+    if layer is not None and layer not in layers:
+        raise _fail(file, f"no layer named {layer!r}", f"use one of: {', '.join(layers)}",
+                    field="layer")
+    if layer is None and len(layers) > 1:
+        raise _fail(file, f"the file holds {len(layers)} layers",
+                    f"name one in the config with layer = ..., one of: {', '.join(layers)}",
+                    field="layer")
+    try:
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except (DataSourceError, DataLayerError, UnicodeDecodeError, ValueError) as exc:
+        raise _fail(file, f"cannot read the file ({exc})",
+                    "check it opens in QGIS; text must be UTF-8") from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
+        raise _fail(file, "the layer has no geometry column", "export it with geometries")
+    if gdf.crs is None:
+        if is_geojson:
+            gdf = gdf.set_crs("EPSG:4326")
+        else:
+            raise _fail(
+                file,
+                "the layer has no coordinate reference system (CRS)",
+                "assign the CRS in QGIS (Layer Properties > Source > Assigned CRS, e.g. "
+                "EPSG:4326 for longitude/latitude) and save it again",
+                field="geometry",
+            )
+    if is_geojson and gdf.crs.is_geographic and len(gdf) and not gdf.geometry.is_empty.all():
+        minx, miny, maxx, maxy = gdf.total_bounds
+        if min(minx, miny) < -180 or maxx > 180 or maxy > 90:
+            raise _fail(
+                file,
+                "coordinates are not longitude/latitude degrees (GeoJSON must be WGS-84)",
+                "export the layer as GeoJSON with CRS EPSG:4326, or use a GeoPackage",
+                field="geometry",
+            )
+    return gdf.reset_index(drop=True)
+
+
+def read_table(path: str | Path, *, sheet: str | None = None, layer: str | None = None,
+               file: str | None = None) -> pd.DataFrame:
+    """Read any supported input file (dispatch on suffix).
+
+    Returns a string-valued :class:`pandas.DataFrame` for CSV/XLSX and a
+    :class:`geopandas.GeoDataFrame` for GeoJSON/GPKG/SHP; see the module docstring.
+
+    Raises
+    ------
+    InputError
+        Unsupported suffix, or any error of the specific reader.
+    """
+    path = Path(path)
+    file = file or str(path)
+    suffix = path.suffix.lower()
+    if suffix in _TEXT_SUFFIXES:
+        return read_csv(path, file=file)
+    if suffix in _XLSX_SUFFIXES:
+        return read_xlsx(path, sheet=sheet, file=file)
+    if suffix in _GEOJSON_SUFFIXES or suffix in _OGR_SUFFIXES:
+        return read_vector(path, layer=layer, file=file)
+    if suffix == ".xls":
+        raise _fail(file, "old .xls workbooks are not supported",
+                    "save it from Excel as .xlsx or as CSV UTF-8")
+    raise _fail(file, f"unsupported file type {suffix or '(none)'!r}",
+                "use .csv (UTF-8), .xlsx, .geojson or .gpkg")
+
+
+# --- atomic writers -----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it onto ``path`` if the block succeeds.
+
+    The temporary file keeps ``path``'s suffix (so format drivers recognise it) and lives in
+    the same folder (so :func:`os.replace` is an atomic rename). On an exception the temporary
+    file is removed and ``path`` is left untouched.
+
+    Parameters
+    ----------
+    path : str or Path
+        Final destination. Its folder is created if needed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        for p in (tmp, *(tmp.with_name(tmp.name + s) for s in ("-wal", "-shm", "-journal"))):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        raise
+
+
+def write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically; return the path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding=encoding)
+    return path
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, *, float_format: str | None = None) -> Path:
+    """Write a table for planners: UTF-8 with BOM (opens in Excel with Chinese intact), no index.
+
+    Geometry columns, if any, are dropped. Returns the path.
+    """
+    path = Path(path)
+    if isinstance(df, gpd.GeoDataFrame):
+        df = pd.DataFrame(df.drop(columns=df.geometry.name))
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, encoding=CSV_ENCODING, float_format=float_format,
+                  lineterminator="\n")
+    return path
+
+
+def write_gpkg(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:
+    """Write several layers into one GeoPackage atomically (all or nothing).
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination ``.gpkg``; an existing file is replaced only after every layer is written.
+    layers : mapping of str to GeoDataFrame
+        Layer name -> data. Every layer must have a CRS. Empty layers are written with their
+        columns.
+    """
+    path = Path(path)
+    for name, gdf in layers.items():
+        if gdf.crs is None:
+            raise ValueError(f"layer {name!r} has no CRS; refusing to write it")
+    with atomic_path(path) as tmp:
+        for name, gdf in layers.items():
+            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+    log.debug("wrote %s (%d layers)", path, len(layers))
+    return path

@@ -1,0 +1,210 @@
+"""Readers (CSV/XLSX/GeoJSON/GPKG) and atomic writers of coverage.io."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from coverage.errors import InputError
+from coverage.io import (
+    atomic_path,
+    read_csv,
+    read_table,
+    read_vector,
+    read_xlsx,
+    write_csv,
+    write_gpkg,
+    write_text,
+)
+
+HEADER = ["id", "name", "category", "lon", "lat", "capacity"]
+ROWS = [
+    ["001", "回龙观养老驿站", "elderly_station", "116.3451", "40.0702", "30"],
+    ["002", "龙泽菜市场", "wet_market", "116.355", "40.07", ""],
+    ["010", "Café, \"quoted\"", "wet_market", "116.3587654321", "40.0655", "12.5"],
+]
+
+
+def _csv_text() -> str:
+    out = pd.DataFrame(ROWS, columns=HEADER)
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def test_bom_csv_plain_csv_and_xlsx_read_identically(tmp_path):
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(_csv_text().encode("utf-8-sig"))
+    plain = tmp_path / "plain.csv"
+    plain.write_text(_csv_text(), encoding="utf-8")
+    xlsx = tmp_path / "f.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "设施"
+    ws.append(HEADER)
+    for r in ROWS:
+        # ids typed as text (keep zeros), coordinates and capacity as real numbers
+        cap = float(r[5]) if r[5] else None
+        ws.append([r[0], r[1], r[2], float(r[3]), float(r[4]), cap])
+    wb.save(xlsx)
+
+    a = read_table(bom)
+    b = read_table(plain)
+    c = read_table(xlsx)
+    d = read_xlsx(xlsx, sheet="设施")
+    assert list(a.columns) == HEADER  # no BOM glued to the first column name
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a, c)
+    pd.testing.assert_frame_equal(a, d)
+    assert a["id"].tolist() == ["001", "002", "010"]  # leading zeros kept
+    assert a.loc[2, "name"] == 'Café, "quoted"'
+    assert a.loc[1, "capacity"] == ""
+
+
+def test_xlsx_unknown_sheet_lists_sheets(tmp_path):
+    xlsx = tmp_path / "f.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Sheet1"
+    wb.active.append(["id"])
+    wb.create_sheet("二号")
+    wb.save(xlsx)
+    with pytest.raises(InputError) as ei:
+        read_xlsx(xlsx, sheet="nope")
+    p = ei.value.problems[0]
+    assert p.field == "sheet" and "nope" in p.problem
+    assert "Sheet1" in p.fix and "二号" in p.fix
+
+
+def test_gbk_csv_gives_clear_error(tmp_path):
+    gbk = tmp_path / "facilities.csv"
+    gbk.write_bytes(_csv_text().encode("gbk"))
+    with pytest.raises(InputError) as ei:
+        read_csv(gbk, file="facilities.csv")
+    (p,) = ei.value.problems
+    assert p.file == "facilities.csv"
+    assert "GBK" in p.problem
+    assert "CSV UTF-8" in p.fix and "UTF-8" in p.fix
+    assert p.row == 1  # the first Chinese text is in data row 1
+    assert "facilities.csv, row 1" in str(ei.value)
+
+
+def test_csv_in_unknown_encoding_still_asks_for_utf8(tmp_path):
+    f = tmp_path / "x.csv"
+    f.write_bytes(b"id,name\n1,\xff\xfe\xff\n")
+    with pytest.raises(InputError) as ei:
+        read_csv(f)
+    assert "UTF-8" in ei.value.problems[0].fix
+
+
+def test_missing_and_unsupported_files(tmp_path):
+    with pytest.raises(InputError, match="file not found"):
+        read_table(tmp_path / "none.csv")
+    (tmp_path / "a.xls").write_bytes(b"x")
+    with pytest.raises(InputError, match=r"\.xls"):
+        read_table(tmp_path / "a.xls")
+    (tmp_path / "a.dbf").write_bytes(b"x")
+    with pytest.raises(InputError, match="unsupported file type"):
+        read_table(tmp_path / "a.dbf")
+
+
+def _gdf(crs="EPSG:4326"):
+    return gpd.GeoDataFrame({"id": ["a", "b"], "name": ["甲", "乙"]},
+                            geometry=[Point(116.35, 40.07), Point(116.36, 40.08)], crs=crs)
+
+
+def test_gpkg_without_crs_is_refused(tmp_path):
+    f = tmp_path / "nocrs.gpkg"
+    with pytest.warns(UserWarning):  # pyogrio warns that it writes no CRS
+        _gdf(None).to_file(f, layer="pts", engine="pyogrio")
+    with pytest.raises(InputError) as ei:
+        read_table(f)
+    (p,) = ei.value.problems
+    assert "no coordinate reference system" in p.problem
+    assert "EPSG:4326" in p.fix
+
+
+def test_gpkg_layers(tmp_path):
+    f = tmp_path / "two.gpkg"
+    write_gpkg(f, {"a": _gdf(), "b": _gdf().to_crs("EPSG:32650")})
+    with pytest.raises(InputError) as ei:
+        read_vector(f)
+    assert ei.value.problems[0].field == "layer" and "a, b" in ei.value.problems[0].fix
+    with pytest.raises(InputError, match="no layer named 'c'"):
+        read_vector(f, layer="c")
+    got = read_vector(f, layer="b")
+    assert got.crs.to_epsg() == 32650
+    assert got["name"].tolist() == ["甲", "乙"]
+    # one-layer files need no layer name
+    g = tmp_path / "one.gpkg"
+    write_gpkg(g, {"only": _gdf()})
+    assert len(read_table(g)) == 2
+
+
+def test_geojson_is_wgs84_and_projected_coordinates_are_refused(tmp_path):
+    f = tmp_path / "p.geojson"
+    _gdf().to_file(f, driver="GeoJSON", engine="pyogrio")
+    got = read_table(f)
+    assert got.crs.to_epsg() == 4326
+    assert got.geometry.x.tolist() == pytest.approx([116.35, 116.36])
+    bad = tmp_path / "metres.geojson"
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": "1"},
+         "geometry": {"type": "Point", "coordinates": [440000.0, 4435000.0]}}]}
+    bad.write_text(json.dumps(fc), encoding="utf-8")
+    with pytest.raises(InputError, match="not longitude/latitude degrees"):
+        read_table(bad)
+
+
+def test_atomic_path_replaces_only_on_success(tmp_path):
+    target = tmp_path / "out" / "result.txt"
+    write_text(target, "old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half-written", encoding="utf-8")
+        assert tmp.parent == target.parent and tmp != target
+        raise RuntimeError("crash mid-write")
+    assert target.read_text(encoding="utf-8") == "old"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["result.txt"]
+    with atomic_path(target) as tmp:
+        tmp.write_text("new", encoding="utf-8")
+    assert target.read_text(encoding="utf-8") == "new"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["result.txt"]
+
+
+def test_write_csv_has_bom_and_round_trips(tmp_path):
+    df = pd.DataFrame({"unit": ["回龙观", "天通苑北"], "coverage_pct": [95.5, 80.25]})
+    f = write_csv(df, tmp_path / "summary.csv")
+    raw = f.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert "回龙观".encode() in raw
+    back = read_csv(f)
+    assert back["unit"].tolist() == ["回龙观", "天通苑北"]
+    assert back["coverage_pct"].tolist() == ["95.5", "80.25"]
+    # geometry is dropped from CSVs
+    g = gpd.GeoDataFrame(df, geometry=[Point(0, 0), Point(1, 1)], crs="EPSG:32650")
+    assert list(read_csv(write_csv(g, tmp_path / "g.csv")).columns) == ["unit", "coverage_pct"]
+
+
+def test_write_gpkg_is_all_or_nothing(tmp_path):
+    f = tmp_path / "coverage.gpkg"
+    poly = gpd.GeoDataFrame({"name": ["u1"], "ok": [True]},
+                            geometry=[box(0, 0, 100, 100)], crs="EPSG:32650")
+    empty = poly.iloc[0:0]
+    write_gpkg(f, {"boundaries": poly, "proposed": empty})
+    assert read_vector(f, layer="proposed").empty
+    back = read_vector(f, layer="boundaries")
+    assert back["ok"].tolist() == [True] and back.geometry.area.tolist() == [10000.0]
+    before = f.read_bytes()
+    with pytest.raises(ValueError, match="no CRS"):
+        write_gpkg(f, {"a": poly, "b": gpd.GeoDataFrame(geometry=[Point(0, 0)])})
+
+    class Boom(gpd.GeoDataFrame):
+        def to_file(self, *a, **k):
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_gpkg(f, {"a": poly, "b": Boom(poly)})
+    assert f.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["coverage.gpkg"]

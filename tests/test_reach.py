@@ -1,0 +1,159 @@
+"""The distance engine against an independent networkx Dijkstra, and hand-checkable cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from _reference import reference_nearest, reference_pairwise
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from coverage.access import Snapped, snap_points
+from coverage.network import build_walk_network
+from coverage.reach import (
+    isochrone_polygon,
+    nearest_source_distances,
+    pairwise_distances,
+    reachable_segments,
+    source_node_distances,
+)
+
+CRS = "EPSG:32650"
+
+
+def line_network(n: int = 3, step: float = 100.0):
+    """Nodes 0..n on the x axis, ``step`` metres apart."""
+    xy = np.column_stack([np.arange(n + 1) * step, np.zeros(n + 1)])
+    return build_walk_network(xy, np.arange(n), np.arange(1, n + 1), crs=CRS)
+
+
+@st.composite
+def random_case(draw):
+    n = draw(st.integers(2, 25))
+    # Coordinates on a 1 cm grid: denormal floats are not street coordinates.
+    coord = st.integers(0, 100_000).map(lambda c: c / 100)
+    xy = np.array(draw(st.lists(st.tuples(coord, coord), min_size=n, max_size=n)))
+    m = draw(st.integers(1, 3 * n))
+    edges = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)),
+                          min_size=m, max_size=m))
+    u, v = np.array(edges).T
+    if np.all(u == v):
+        u, v = np.array([0]), np.array([1])
+    net = build_walk_network(xy, u, v, crs=CRS)
+    pts = st.lists(st.tuples(st.floats(-100, 1100), st.floats(-100, 1100)), min_size=0,
+                   max_size=8)
+    src = np.array(draw(pts), dtype=float).reshape(-1, 2)
+    tgt = np.array(draw(pts.filter(len)), dtype=float).reshape(-1, 2)
+    cutoff = draw(st.sampled_from([150.0, 600.0, 5000.0]))
+    return net, snap_points(net, src), snap_points(net, tgt), cutoff
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_case())
+def test_nearest_matches_networkx_on_random_graphs(case):
+    net, src, tgt, cutoff = case
+    got, _ = nearest_source_distances(net, src, tgt, cutoff)
+    want = reference_nearest(net, src, tgt, cutoff)
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    fin = np.isfinite(want)
+    np.testing.assert_allclose(got[fin], want[fin], atol=1e-6, rtol=0)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_case(), st.integers(1, 4))
+def test_pairwise_matches_networkx_on_random_graphs(case, batch):
+    net, src, tgt, cutoff = case
+    got = pairwise_distances(net, src, tgt, cutoff, batch_size=batch)
+    want = reference_pairwise(net, src, tgt, cutoff)
+    dense = np.full(want.shape, np.inf)
+    coo = got.tocoo()
+    dense[coo.row, coo.col] = coo.data
+    np.testing.assert_array_equal(np.isinf(dense), np.isinf(want))
+    fin = np.isfinite(want)
+    np.testing.assert_allclose(dense[fin], want[fin], atol=1e-6, rtol=0)
+    # The nearest-source pass is the row-wise minimum of the pairwise matrix.
+    nearest, _ = nearest_source_distances(net, src, tgt, cutoff)
+    np.testing.assert_allclose(np.where(np.isfinite(nearest), nearest, -1),
+                               np.where(np.isfinite(dense.min(axis=0, initial=np.inf)),
+                                        dense.min(axis=0, initial=np.inf), -1), atol=1e-6)
+
+
+def test_snap_mid_edge_counts_partial_lengths_and_off_network_distance():
+    net = line_network(2)  # 0 --100-- 1 --100-- 2
+    src = snap_points(net, [[30.0, 40.0]])  # 40 m off the street, 30 m from node 0
+    assert src.edge[0] == 0
+    assert src.along_m[0] == pytest.approx(30.0)
+    assert src.off_m[0] == pytest.approx(40.0)
+    tgt = snap_points(net, [[180.0, 0.0], [10.0, -5.0]])
+    d, node_d = nearest_source_distances(net, src, tgt, 1e9)
+    assert d[0] == pytest.approx(40 + 70 + 80)  # off + rest of edge 0 + 80 m into edge 1
+    assert d[1] == pytest.approx(40 + 20 + 5)   # same edge: straight along it
+    np.testing.assert_allclose(node_d, [70.0, 110.0, 210.0])
+
+
+def test_facility_exactly_at_node_and_threshold():
+    net = line_network(3)
+    src = snap_points(net, [[0.0, 0.0]])
+    assert src.off_m[0] == 0.0
+    tgt = snap_points(net, [[300.0, 0.0], [300.0, 1e-7]])
+    d, _ = nearest_source_distances(net, src, tgt, 300.0)
+    assert d[0] == pytest.approx(300.0)  # exactly at the cutoff: still reached
+    assert np.isfinite(d[0])
+
+
+def test_islands_are_kept_and_unreachable_from_the_main_network():
+    xy = np.array([[0, 0], [100, 0], [200, 0], [1000, 0], [1050, 0.0]])
+    net = build_walk_network(xy, [0, 1, 3], [1, 2, 4], crs=CRS)
+    assert len(net.component_size) == 2
+    assert net.n_nodes == 5  # the island is not dropped
+    src = snap_points(net, [[0.0, 0.0]])
+    tgt = snap_points(net, [[1020.0, 0.0]])
+    d, _ = nearest_source_distances(net, src, tgt, 1e9)
+    assert np.isinf(d[0])
+
+
+def test_no_sources_means_unreachable():
+    net = line_network(2)
+    tgt = snap_points(net, [[50.0, 0.0]])
+    d, node_d = nearest_source_distances(net, Snapped.concat([]), tgt, 1000.0)
+    assert np.isinf(d).all() and np.isinf(node_d).all()
+
+
+def test_reachable_segments_cut_at_exact_remaining_distance():
+    # T-shape: 0-1-2 along x, 1-3 up; source at the middle of edge 0-1, off 10 m.
+    xy = np.array([[0, 0], [100, 0], [200, 0], [100, 100.0]])
+    net = build_walk_network(xy, [0, 1, 1], [1, 2, 3], crs=CRS)
+    src = snap_points(net, [[50.0, 10.0]])
+    node_d = source_node_distances(net, src, 1e9)
+    segs = reachable_segments(net, node_d, src, radius_m=70.0)
+    reached = shapely.union_all(segs)
+    # 60 m to node 1, so 10 m more along each of the other two edges; node 0 also at 60 m.
+    assert reached.length == pytest.approx(100 + 10 + 10)
+    assert reached.covers(shapely.Point(110, 0)) and not reached.covers(shapely.Point(111, 0))
+    assert reached.covers(shapely.Point(100, 10)) and not reached.covers(shapely.Point(100, 11))
+    iso = isochrone_polygon(segs, 5.0)
+    assert iso.contains(shapely.Point(114, 0)) and not iso.contains(shapely.Point(116, 0))
+    # No hull: the empty corner between the arms is not inside the isochrone.
+    assert not iso.contains(shapely.Point(150, 50))
+
+
+def test_reachable_segments_equal_points_within_radius():
+    """Every sampled point on a segment is within the radius by the engine's own distances."""
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 1000, (40, 2))
+    u = rng.integers(0, 40, 120)
+    v = rng.integers(0, 40, 120)
+    net = build_walk_network(xy, u, v, crs=CRS)
+    src = snap_points(net, rng.uniform(0, 1000, (3, 2)))
+    node_d = source_node_distances(net, src, 1e9)
+    radius = 400.0
+    segs = reachable_segments(net, node_d, src, radius)
+    reached = shapely.union_all(segs)
+    probes = snap_points(net, rng.uniform(0, 1000, (300, 2)))
+    on_street = Snapped(probes.edge, probes.along_m, np.zeros(len(probes)))
+    d, _ = nearest_source_distances(net, src, on_street, 1e9)
+    pts = shapely.points(on_street.point_xy(net))
+    inside = shapely.dwithin(pts, reached, 1e-6)
+    clear = np.abs(d - radius) > 1e-3  # ignore probes exactly at the boundary
+    np.testing.assert_array_equal(inside[clear], (d <= radius)[clear])
