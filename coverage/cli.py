@@ -227,6 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
     lang(p)
     map_arg(p)
     lang(add("report", cmd_report, "report.html and report.xlsx from an output folder"))
+
+    from .fetch import add_fetch_arguments, run_fetch
+
+    help_ = "build a study-area folder from OpenStreetMap (online, or from an .osm.pbf)"
+    p = sub.add_parser("fetch", help=help_, description=help_)
+    add_fetch_arguments(p)
+    p.set_defaults(func=run_fetch)
     return parser
 
 
