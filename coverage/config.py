@@ -318,7 +318,8 @@ def load_config(path: str | Path) -> AreaConfig:
             c.add(f"{where}.key", f"{key!r} is not a valid key",
                   "use lower-case letters, digits and _ only, e.g. elderly_station")
         elif key in seen:
-            c.add(f"{where}.key", f"duplicate category key {key!r}", "give each category its own key")
+            c.add(f"{where}.key", f"duplicate category key {key!r}",
+                  "give each category its own key")
         seen.add(str(key))
         minutes = _number(c, f"{where}.minutes", t.get("minutes", 15))
         if minutes is not None and minutes > max_walk_min:

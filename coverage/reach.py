@@ -93,12 +93,16 @@ def _same_edge_pairs(
     """All (source, target) index pairs that lie on the same edge."""
     if len(sources) == 0 or len(targets) == 0:
         return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    # Only the few targets on an edge that holds a source need the sorted search.
+    has_source = np.zeros(int(max(sources.edge.max(), targets.edge.max())) + 1, dtype=bool)
+    has_source[sources.edge] = True
+    t_some = np.flatnonzero(has_source[targets.edge])
     s_order = np.argsort(sources.edge, kind="stable")
     s_edges = sources.edge[s_order]
-    lo = np.searchsorted(s_edges, targets.edge, side="left")
-    hi = np.searchsorted(s_edges, targets.edge, side="right")
+    lo = np.searchsorted(s_edges, targets.edge[t_some], side="left")
+    hi = np.searchsorted(s_edges, targets.edge[t_some], side="right")
     counts = hi - lo
-    t_idx = np.repeat(np.arange(len(targets)), counts)
+    t_idx = np.repeat(t_some, counts)
     starts = np.repeat(lo, counts)
     offsets = np.arange(len(t_idx)) - np.repeat(np.cumsum(counts) - counts, counts)
     s_idx = s_order[starts + offsets]

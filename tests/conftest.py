@@ -12,16 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "huitian" / "area.toml"
 
 _real_connect = socket.socket.connect
-_real_create_connection = socket.create_connection
 
 
 def _is_loopback(address: object) -> bool:
     if isinstance(address, tuple) and address:
         host = str(address[0])
-    elif isinstance(address, (str, bytes)):  # AF_UNIX path
-        return True
-    else:
-        return False
+    else:  # an AF_UNIX path is local; anything else is not an address we allow
+        return isinstance(address, (str, bytes))
     if host in ("localhost", ""):
         return True
     try:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-
 from _reference import reference_nearest
+
 from coverage.access import Snapped
 from coverage.metrics import compound_distance
 from coverage.pipeline import analyze, compounds_table, snap_layer, write_coverage

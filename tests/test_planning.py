@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
+from _reference import reference_pairwise
 from scipy.spatial import cKDTree
 
-from _reference import reference_pairwise
 from coverage.access import snap_points
 from coverage.errors import InputError
 from coverage.metrics import compound_distance
