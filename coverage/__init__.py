@@ -13,6 +13,7 @@ Public API (each stage is a function call; only ``write_*`` touch files)::
     write_coverage(result, "out/huitian", siting)
 """
 
+import logging
 from importlib.metadata import PackageNotFoundError, version
 
 from . import config, coords, errors
@@ -47,3 +48,6 @@ __all__ = [
     "select_sites",
     "write_coverage",
 ]
+
+# Quiet by default: the library logs, the application (our CLI, or yours) decides what to show.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
