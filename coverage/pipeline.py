@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,6 +142,7 @@ def analyze(inputs: StudyInputs, *, network: WalkNetwork | None = None,
     }
     dist: dict[str, dict[str, np.ndarray]] = {s: {} for s in SCENARIOS}
     iso_rows: dict[str, list[dict[str, object]]] = {c.key: [] for c in cfg.categories}
+    iso_jobs: list[tuple[str, str, np.ndarray | None]] = []
     steps = [(c, s) for c in cfg.categories for s in SCENARIOS]
     for cat, scenario in tqdm(steps, desc="walking distances", disable=not progress,
                               unit="pass"):
@@ -150,12 +153,24 @@ def analyze(inputs: StudyInputs, *, network: WalkNetwork | None = None,
         if not isochrones:
             continue
         if scenario != "existing" and not (proposed["category"] == cat.key).any():
-            geom = iso_rows[cat.key][-1]["geometry"]  # no proposed station: same area
+            iso_jobs.append((cat.key, scenario, None))  # no proposed station: same area
         else:
-            segments = reachable_segments(net, node_dist, sources, cat.walk_m)
-            geom = isochrone_polygon(segments, cfg.isochrone_buffer_m)
-        iso_rows[cat.key].append({"category": cat.key, "scenario": scenario, "geometry": geom})
+            iso_jobs.append((cat.key, scenario,
+                             reachable_segments(net, node_dist, sources, cat.walk_m)))
     seconds["distances"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    # GEOS releases the GIL, so the polygons of different categories build in parallel.
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        polygons = list(pool.map(
+            lambda job: None if job[2] is None else isochrone_polygon(
+                job[2], cfg.isochrone_buffer_m),
+            iso_jobs))
+    for (key, scenario, _), geom in zip(iso_jobs, polygons, strict=True):
+        if geom is None:
+            geom = iso_rows[key][-1]["geometry"]
+        iso_rows[key].append({"category": key, "scenario": scenario, "geometry": geom})
+    seconds["isochrones"] = time.perf_counter() - t0
 
     cov = pd.concat(
         [coverage_columns(dist[s], cfg.categories, suffix) for s, suffix in SCENARIOS.items()],

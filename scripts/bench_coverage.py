@@ -121,6 +121,39 @@ def run_case(label: str, net: WalkNetwork, fac_xy: list[np.ndarray], polys: np.n
     return row
 
 
+def full_stage(ways: Path, net: WalkNetwork, fac_xy: list[np.ndarray], polys: np.ndarray) -> None:
+    """The whole coverage stage as `circle15 analyze` runs it (network load, snapping, access,
+    distances for 2 scenarios, isochrones) on synthetic inputs, timed once."""
+    import geopandas as gpd
+
+    from coverage.config import AreaConfig, Category
+    from coverage.inputs import StudyInputs
+    from coverage.pipeline import analyze
+
+    cats = tuple(Category(f"c{i}", f"c{i}", f"c{i}", 15.0, 1.0) for i in range(len(fac_xy)))
+    cfg = AreaConfig(source=ways, name="bench", crs=CRS, boundaries=ways, network=ways,
+                     compounds=ways, categories=cats, facilities=())
+    area = shapely.convex_hull(shapely.multipoints(net.node_xy))
+    fac = gpd.GeoDataFrame(
+        {"id": [f"F{i}" for i in range(sum(map(len, fac_xy)))],
+         "name": "", "category": np.concatenate([[c.key] * len(x) for c, x in zip(cats, fac_xy,
+                                                                                 strict=True)])},
+        geometry=shapely.points(np.concatenate(fac_xy)), crs=CRS)
+    comp = gpd.GeoDataFrame(
+        {"id": [f"C{i}" for i in range(len(polys))], "name": "", "unit": "all",
+         "population": 1000.0, "population_60plus": 150.0, "in_area": True},
+        geometry=polys, crs=CRS)
+    inputs = StudyInputs(config=cfg, boundaries=gpd.GeoDataFrame({"name": ["all"]},
+                         geometry=[area], crs=CRS), study_area=area, load_area=area,
+                         compounds=comp, facilities=fac, proposed=fac.iloc[:0], candidates=None,
+                         gates=None)
+    t0 = time.perf_counter()
+    result = analyze(inputs)
+    t = time.perf_counter() - t0
+    print(f"full coverage stage (circle15 analyze, whole network, 10 categories x 2 scenarios, "
+          f"isochrones included): {t:.1f} s  {result.seconds}")
+
+
 def synthetic(net: WalkNetwork, n_fac: int, n_cat: int, n_comp: int, seed: int = 0):
     """Facilities and compounds at random points on the streets of the main component."""
     rng = np.random.default_rng(seed)
@@ -182,6 +215,7 @@ def main() -> int:
             label = f"beijing 2013, {2 * half_km} km x {2 * half_km} km"
         fac_xy, polys = synthetic(net, 5000, 10, 5000)
         run_case(label, net, fac_xy, polys, args.repeat)
+    full_stage(ways, full, fac_xy, polys)
     return 0
 
 
