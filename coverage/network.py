@@ -153,11 +153,13 @@ def build_walk_network(
     node_osmid: NDArray[np.int64] | None = None,
     edge_name: NDArray[np.object_] | None = None,
     edge_highway: NDArray[np.object_] | None = None,
+    clip_to: Any = None,
 ) -> WalkNetwork:
     """Build a :class:`WalkNetwork` from node coordinates and straight edges.
 
     Edges are made undirected; self-loops are dropped and parallel edges collapse to one (they
-    are straight segments between the same two points, hence of equal length).
+    are straight segments between the same two points, hence of equal length). Nodes that no
+    kept edge uses are dropped and the rest renumbered.
 
     Parameters
     ----------
@@ -167,15 +169,28 @@ def build_walk_network(
         Node indices of each edge.
     crs : str
         The projected CRS of ``node_xy``.
+    clip_to : shapely geometry, optional
+        Area in ``crs``: keep only edges with at least one end inside it.
     """
     node_xy = np.asarray(node_xy, dtype=float)
-    n = len(node_xy)
     u = np.asarray(edge_u, dtype=np.intp)
     v = np.asarray(edge_v, dtype=np.intp)
     m = len(u)
+    osmid = (np.asarray(node_osmid, dtype=np.int64) if node_osmid is not None
+             else -np.arange(1, len(node_xy) + 1, dtype=np.int64))
     names = np.asarray(edge_name if edge_name is not None else [""] * m, dtype=object)
     highways = np.asarray(edge_highway if edge_highway is not None else [""] * m, dtype=object)
     keep = u != v
+    if clip_to is not None and m:
+        inside = shapely.contains_xy(clip_to, node_xy[:, 0], node_xy[:, 1])
+        keep &= inside[u] | inside[v]
+    used = np.zeros(len(node_xy), dtype=bool)
+    used[u[keep]] = True
+    used[v[keep]] = True
+    new_index = np.cumsum(used) - 1
+    node_xy, osmid = node_xy[used], osmid[used]
+    u, v = new_index[u], new_index[v]
+    n = len(node_xy)
     a, b = np.minimum(u, v)[keep], np.maximum(u, v)[keep]
     names, highways = names[keep], highways[keep]
     _, first = np.unique(a.astype(np.int64) * n + b, return_index=True)
@@ -190,10 +205,7 @@ def build_walk_network(
     sizes = np.bincount(labels, minlength=n_comp)
     return WalkNetwork(
         crs=crs,
-        node_osmid=(
-            np.asarray(node_osmid, dtype=np.int64) if node_osmid is not None
-            else -np.arange(1, n + 1, dtype=np.int64)
-        ),
+        node_osmid=osmid,
         node_xy=node_xy,
         edge_u=a,
         edge_v=b,
@@ -268,18 +280,9 @@ def walk_network_from_graph(
     v = np.asarray(vs, dtype=np.intp)
     names_a = np.asarray(names, dtype=object)
     highways_a = np.asarray(highways, dtype=object)
-    if clip_to is not None and len(u):
-        inside = shapely.contains_xy(clip_to, node_xy[:, 0], node_xy[:, 1])
-        keep = inside[u] | inside[v]
-        u, v, names_a, highways_a = u[keep], v[keep], names_a[keep], highways_a[keep]
-    # Drop nodes no kept edge uses, and renumber.
-    used = np.zeros(len(node_xy), dtype=bool)
-    used[u] = True
-    used[v] = True
-    new_index = np.cumsum(used) - 1
     net = build_walk_network(
-        node_xy[used], new_index[u], new_index[v], crs=crs,
-        node_osmid=node_osmid[used], edge_name=names_a, edge_highway=highways_a,
+        node_xy, u, v, crs=crs, node_osmid=node_osmid, edge_name=names_a,
+        edge_highway=highways_a, clip_to=clip_to,
     )
     log.info(
         "walk network: %d nodes, %d edges (%.1f km), %d components (largest %d nodes); "
@@ -329,18 +332,9 @@ def walk_network_from_ways(ways: Any, crs: str, *, clip_to: Any = None) -> WalkN
     names = (ways["name"].fillna("").astype(str).to_numpy() if "name" in ways.columns
              else np.full(len(ways), "", dtype=object))[seg_way]
     highway = ways["highway"].astype(str).to_numpy()[seg_way]
-    node_xy = coords[first]
-    if clip_to is not None and len(u):
-        inside = shapely.contains_xy(clip_to, node_xy[:, 0], node_xy[:, 1])
-        keep = inside[u] | inside[v]
-        u, v, names, highway = u[keep], v[keep], names[keep], highway[keep]
-    used = np.zeros(len(node_xy), dtype=bool)
-    used[u] = True
-    used[v] = True
-    new_index = np.cumsum(used) - 1
     osmid = node_key if "node_ids" in ways.columns else -(np.arange(len(node_key)) + 1)
-    net = build_walk_network(node_xy[used], new_index[u], new_index[v], crs=crs,
-                             node_osmid=osmid[used], edge_name=names, edge_highway=highway)
+    net = build_walk_network(coords[first], u, v, crs=crs, node_osmid=osmid, edge_name=names,
+                             edge_highway=highway, clip_to=clip_to)
     log.info("walk network: %d nodes, %d edges (%.1f km), %d components",
              net.n_nodes, net.n_edges, net.edge_length_m.sum() / 1000, len(net.component_size))
     return net
