@@ -490,6 +490,25 @@ def _require_vector(table: pd.DataFrame, file: str, what: str) -> Problem | None
     return None
 
 
+def _unique_values(file: str, field: str, values: list[str], ok: np.ndarray, *, empty_fix: str,
+                   duplicate_fix: str, drop_duplicates: bool = True) -> list[Problem]:
+    """Problems for empty or repeated values of ``field``; marks bad rows False in ``ok``."""
+    problems = []
+    seen: dict[str, int] = {}
+    for i, value in enumerate(values):
+        if value == "":
+            problems.append(_problem(file, i + 1, field, f"{field} is empty", empty_fix))
+            ok[i] = False
+        elif value in seen:
+            problems.append(_problem(file, i + 1, field, f"duplicate {field} {value!r} "
+                                     f"(also in row {seen[value]})", duplicate_fix))
+            if drop_duplicates:
+                ok[i] = False
+        else:
+            seen[value] = i + 1
+    return problems
+
+
 def parse_boundaries(table: pd.DataFrame, *, file: str, crs: str
                      ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Units (e.g. subdistricts): polygons with a unique, non-empty ``name``.
@@ -511,18 +530,9 @@ def parse_boundaries(table: pd.DataFrame, *, file: str, crs: str
         names = [f"unit {i + 1}" for i in range(len(gdf))]
     else:
         names = _texts(gdf, "name")
-        seen: dict[str, int] = {}
-        for i, nm in enumerate(names):
-            if nm == "":
-                problems.append(_problem(file, i + 1, "name", "name is empty",
-                                         "give every unit a name"))
-                ok[i] = False
-            elif nm in seen:
-                problems.append(_problem(file, i + 1, "name",
-                                         f"duplicate name {nm!r} (also in row {seen[nm]})",
-                                         "merge the two polygons or rename one"))
-            else:
-                seen[nm] = i + 1
+        problems += _unique_values(file, "name", names, ok, empty_fix="give every unit a name",
+                                   duplicate_fix="merge the two polygons or rename one",
+                                   drop_duplicates=False)
     if len(gdf) == 0:
         problems.append(_problem(file, None, "geometry", "the file holds no units",
                                  "give at least one unit polygon"))
@@ -621,19 +631,8 @@ def parse_compounds(
                                  f"({pop[i]:g})", "check both numbers"))
         ok[i] = False
     if "id" in cols:
-        seen: dict[str, int] = {}
-        for i, v in enumerate(ids):
-            if v == "":
-                problems.append(_problem(file, i + 1, "id", "id is empty",
-                                         "give every compound an id"))
-                ok[i] = False
-            elif v in seen:
-                problems.append(_problem(file, i + 1, "id",
-                                         f"duplicate id {v!r} (also in row {seen[v]})",
-                                         "give each compound its own id"))
-                ok[i] = False
-            else:
-                seen[v] = i + 1
+        problems += _unique_values(file, "id", ids, ok, empty_fix="give every compound an id",
+                                   duplicate_fix="give each compound its own id")
     data: dict[str, object] = {
         "id": ids,
         "name": [n or i for n, i in zip(names, ids, strict=True)],
