@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -80,7 +81,8 @@ def _analyze(args: argparse.Namespace, inputs, out: Path, *,  # type: ignore[no-
             given_proposed=getattr(args, "given_proposed", False), progress=not args.quiet)
     paths = write_coverage(result, out, siting)
     print(f"Coverage of {result.config.name}: {len(result.compounds)} compounds, "
-          f"{len(result.facilities)} facilities, {result.network.n_nodes} street nodes")
+          f"{len(result.facilities)} facilities, {result.network.n_nodes} street nodes "
+          f"({sum(result.seconds.values()):.1f} s)")
     for line in category_console_lines(result):
         print(line)
     uncovered = int((~result.compounds["all_covered"]).sum())
@@ -260,6 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Circle15Error as exc:
         print(f"circle15: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
     except KeyboardInterrupt:
         print("circle15: interrupted", file=sys.stderr)
         return 130

@@ -246,7 +246,8 @@ def category_console_lines(result: CoverageResult) -> list[str]:
 
 
 def _demand_label(cat: Category) -> str:
-    return "residents" if cat.demand == "population" else cat.demand
+    return {"population": "residents", "population_60plus": "residents aged 60+"}.get(
+        cat.demand, cat.demand)
 
 
 def write_coverage(result: CoverageResult, out_dir: str | Path,
