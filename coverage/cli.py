@@ -236,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch", help=help_, description=help_)
     add_fetch_arguments(p)
     p.set_defaults(func=run_fetch)
+
+    from .batch import add_batch_arguments, run_batch
+
+    help_ = "many study areas at once (optionally on a Dask cluster)"
+    p = sub.add_parser("batch", help=help_, description=help_)
+    add_batch_arguments(p)
+    p.set_defaults(func=run_batch)
     return parser
 
 

@@ -110,6 +110,9 @@ class AreaConfig:
         Minimum spacing of generated candidates (metres).
     gates : Path or None
         Optional point file of compound gates (``entrance=*`` / ``barrier=gate``), WGS-84.
+    tiles : int
+        Split the coverage computation into this many tiles (1 = not tiled); see
+        :mod:`coverage.tiles`. The results are identical either way.
     """
 
     source: Path
@@ -130,6 +133,7 @@ class AreaConfig:
     isochrone_buffer_m: float = 50.0
     gates: Path | None = None
     compounds_layer: str | None = None
+    tiles: int = 1
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -158,7 +162,7 @@ class AreaConfig:
 
 _SCHEMA: dict[str, tuple[set[str], set[str]]] = {
     # section: (required keys, optional keys)
-    "area": ({"name", "crs", "boundaries", "network"}, {"isochrone_buffer_m"}),
+    "area": ({"name", "crs", "boundaries", "network"}, {"isochrone_buffer_m", "tiles"}),
     "walk": (set(), {"speed_m_s", "max_snap_m", "max_walk_min"}),
     "category": (
         {"key", "label", "minutes"},
@@ -301,6 +305,11 @@ def load_config(path: str | Path) -> AreaConfig:
     max_snap = _number(c, "walk.max_snap_m", walk.get("max_snap_m", 300.0)) or 300.0
     max_walk_min = _number(c, "walk.max_walk_min", walk.get("max_walk_min", 60.0)) or 60.0
     iso_buffer = _number(c, "area.isochrone_buffer_m", area.get("isochrone_buffer_m", 50.0))
+    tiles = area.get("tiles", 1)
+    if isinstance(tiles, bool) or not isinstance(tiles, int) or tiles < 1:
+        c.add("area.tiles", f"{tiles!r} is not a whole number >= 1",
+              "write e.g. tiles = 4 (or leave it out: 1, not tiled)")
+        tiles = 1
 
     cats_raw = raw["category"]
     if not isinstance(cats_raw, list):
@@ -413,6 +422,7 @@ def load_config(path: str | Path) -> AreaConfig:
         max_snap_m=max_snap,
         max_walk_min=max_walk_min,
         isochrone_buffer_m=iso_buffer if iso_buffer is not None else 50.0,
+        tiles=tiles,
         extra={"category_osm": {t["key"]: t.get("osm") for t in cats_raw if "osm" in t}},
     )
     for cat in cfg.categories:

@@ -1,0 +1,761 @@
+"""Many study areas in one run, on a Dask cluster or one after the other.
+
+A batch file (TOML) names the areas in one of two ways::
+
+    [batch]
+    name = "北京 街乡"          # optional, shown in the overview map
+
+    [[area]]                    # one block per study area
+    config = "huitian/area.toml"
+
+or one config whose unit layer is split, one area per polygon::
+
+    [split]
+    config = "beijing/area.toml"   # network, compounds, facilities and categories for all
+    boundaries = "townships.gpkg"  # optional: the polygons (default: the config's boundaries)
+    name_field = "name"            # optional: column naming each polygon (default "name")
+    prefix_field = "县"            # optional: column put in front of the name (e.g. district)
+    names = ["海淀区清河街道"]      # optional: only these polygons
+
+In split mode each polygon gets a folder ``OUT/split/<area>/`` with its own ``area.toml`` and
+the subsets of the input files it needs (compounds within the longest walk of it, facilities
+within the longest walk; a ``unit`` column of the compounds is dropped, units are assigned by
+location). Rows whose location cannot be read go to every area, whose check then reports them.
+
+Each area is one task running the same pipeline as ``circle15 run`` (inputs, coverage, outputs;
+map and report with ``--maps``); results land in ``OUT/.cache/<hash>/`` (written atomically),
+where the hash covers the config file's bytes, every input file's bytes, the circle15 version
+and the options that change outputs. A rerun skips finished areas, so an interrupted batch
+resumes. Lost workers are retried. An area with bad input is reported with its error; the
+others finish. Outputs in ``OUT``:
+
+* ``batch_summary.csv``: area, unit, category, scenario, compounds, population,
+  population_covered, coverage_pct, status, error (one row per area that failed);
+* ``batch_areas.csv``: area, status, error, cached, seconds, compounds, nodes, results,
+  config;
+* ``batch_coverage.gpkg`` layer ``units``: every unit with ``coverage_pct_<key>`` per category
+  (existing facilities) and the area it belongs to;
+* ``batch_map.html``: an overview map of all units coloured by coverage (works offline);
+* ``areas/<area>/``: each area's results (compounds.csv, summary.csv, coverage.gpkg ...).
+
+Dask (``pip install 'circle15[dask]'``) is optional: without it, or without ``--scheduler``,
+the areas run one after the other with the same outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import Circle15Error, ConfigError, InputError, Problem
+from .io import write_csv, write_gpkg, write_text
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "AreaJob",
+    "AreaOutcome",
+    "BatchResult",
+    "add_batch_arguments",
+    "area_jobs",
+    "cluster_client",
+    "combine_results",
+    "run_area",
+    "run_batch",
+    "run_batch_file",
+    "run_jobs",
+    "split_areas",
+]
+
+log = logging.getLogger(__name__)
+
+SUMMARY_COLUMNS = ["area", "unit", "category", "scenario", "compounds", "population",
+                   "population_covered", "coverage_pct", "status", "error"]
+AREA_COLUMNS = ["area", "status", "error", "cached", "seconds", "compounds", "nodes",
+                "results", "config"]
+DONE = "outcome.json"
+
+
+# --- jobs ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AreaJob:
+    """One study area of a batch.
+
+    Attributes
+    ----------
+    name : str
+        Area name (the config's ``[area] name`` or the polygon's name).
+    slug : str
+        Folder name under ``OUT/areas/`` (unique in the batch).
+    config : Path
+        The area's ``area.toml``.
+    key : str
+        Cache key (hex SHA-256 of the inputs' bytes, version and options); "" if the config
+        could not be read (the task then reports the error).
+    maps : bool
+        Also write the map and report.
+    tiles : int or None
+        Override ``[area] tiles``.
+    """
+
+    name: str
+    slug: str
+    config: Path
+    key: str
+    maps: bool = False
+    tiles: int | None = None
+
+
+@dataclass
+class AreaOutcome:
+    """What one area task reports back (small; results are in ``results``)."""
+
+    name: str
+    slug: str
+    status: str  # "ok" | "error"
+    error: str = ""
+    seconds: float = 0.0
+    compounds: int = 0
+    results: str = ""  # folder holding the area's outputs
+    cached: bool = False
+    nodes: int = 0  # street network nodes the area used (summed over tiles)
+
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
+
+
+def _slug(i: int, name: str) -> str:
+    return f"{i + 1:03d}-{_UNSAFE.sub('_', name).strip('_')[:60] or 'area'}"
+
+
+class _Digests:
+    """SHA-256 of files, memoised by (path, size, mtime) for one batch run."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, int, int], str] = {}
+
+    def __call__(self, path: Path) -> str:
+        st = path.stat()
+        k = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        if k not in self._memo:
+            h = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            self._memo[k] = h.hexdigest()
+        return self._memo[k]
+
+
+def _input_paths(cfg: Any) -> list[tuple[str, Path]]:
+    paths = [("boundaries", cfg.boundaries), ("network", cfg.network),
+             ("compounds", cfg.compounds)]
+    paths += [(f"facilities{i}", s.path) for i, s in enumerate(cfg.facilities)]
+    paths += [(f"proposed{i}", s.path) for i, s in enumerate(cfg.proposed)]
+    if cfg.candidates is not None:
+        paths.append(("candidates", cfg.candidates.path))
+    if cfg.gates is not None:
+        paths.append(("gates", cfg.gates))
+    return paths
+
+
+def cache_key(config_path: Path, *, maps: bool = False, tiles: int | None = None,
+              digests: Callable[[Path], str] | None = None) -> str:
+    """Hash of everything an area's results depend on (hex SHA-256).
+
+    The config file's bytes, every input file's bytes, the circle15 version and the options.
+
+    Raises
+    ------
+    ConfigError
+        If the config cannot be read.
+    """
+    from . import __version__
+    from .config import load_config
+
+    digests = digests or _Digests()
+    cfg = load_config(config_path)
+    h = hashlib.sha256()
+    h.update(f"circle15 {__version__}\nmaps={maps}\ntiles={tiles}\n".encode())
+    h.update(config_path.read_bytes())
+    for role, path in _input_paths(cfg):
+        h.update(f"\n{role}:{digests(path) if path.exists() else 'missing'}".encode())
+    return h.hexdigest()
+
+
+def area_jobs(configs: Sequence[tuple[str | None, Path]], *, maps: bool = False,
+              tiles: int | None = None) -> list[AreaJob]:
+    """Jobs for ``(name or None, config path)`` pairs; a config that cannot be read gets key ""."""
+    from .config import load_config
+
+    digests = _Digests()
+    jobs = []
+    for i, (name, path) in enumerate(configs):
+        path = Path(path)
+        try:
+            key = cache_key(path, maps=maps, tiles=tiles, digests=digests)
+            name = name or load_config(path).name
+        except Circle15Error:
+            key = ""
+            name = name or path.parent.name
+        jobs.append(AreaJob(name=name, slug=_slug(i, name), config=path, key=key, maps=maps,
+                            tiles=tiles))
+    return jobs
+
+
+# --- one area (the task) ---------------------------------------------------------------------
+
+def run_area(job: AreaJob, cache_root: str | Path) -> AreaOutcome:
+    """Run one area's pipeline into ``cache_root/<key>/`` (or reuse it); never raises for bad
+    input or bugs in the area: the outcome carries the error."""
+    from .config import load_config
+    from .inputs import load_inputs
+    from .pipeline import analyze, write_coverage
+
+    t0 = time.perf_counter()
+    cache_root = Path(cache_root)
+    final = cache_root / job.key if job.key else None
+    if final is not None and (final / DONE).exists():
+        done = json.loads((final / DONE).read_text(encoding="utf-8"))
+        return AreaOutcome(name=job.name, slug=job.slug, status="ok", seconds=done["seconds"],
+                           compounds=done["compounds"], results=str(final), cached=True,
+                           nodes=done.get("nodes", 0))
+    tmp = cache_root / f".{job.key or 'nokey'}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        cfg = load_config(job.config)
+        if job.tiles is not None:
+            cfg = dataclasses.replace(cfg, tiles=job.tiles)
+        inputs = load_inputs(cfg)
+        if cfg.tiles > 1:
+            from .tiles import analyze_tiled
+
+            result = analyze_tiled(inputs)
+        else:
+            result = analyze(inputs, isochrones=job.maps)
+        write_coverage(result, tmp)
+        if job.maps:
+            from .maps import write_map
+            from .report import write_report
+
+            write_map(cfg, tmp, tmp / "map.html")
+            write_report(cfg, tmp)
+        seconds = time.perf_counter() - t0
+        nodes = (result.network.n_nodes if result.network is not None
+                 else int(result.seconds.get("tile_nodes", 0)))
+        outcome = AreaOutcome(name=job.name, slug=job.slug, status="ok", seconds=seconds,
+                              compounds=len(result.compounds), nodes=nodes)
+        write_text(tmp / DONE, json.dumps({"area": job.name, "seconds": round(seconds, 3),
+                                           "compounds": outcome.compounds, "nodes": nodes},
+                                          ensure_ascii=False) + "\n")
+        assert final is not None
+        try:
+            os.replace(tmp, final)
+        except OSError:  # another run finished the same area first: keep its results
+            shutil.rmtree(tmp, ignore_errors=True)
+        outcome.results = str(final)
+        return outcome
+    except Exception as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        msg = str(exc) if isinstance(exc, Circle15Error) else (
+            f"unexpected error: {type(exc).__name__}: {exc}")
+        log.warning("area %s failed: %s", job.name, msg)
+        return AreaOutcome(name=job.name, slug=job.slug, status="error", error=msg,
+                           seconds=time.perf_counter() - t0)
+
+
+# --- running many -----------------------------------------------------------------------------
+
+def cluster_client(scheduler: str | None, workers: int | None = None) -> Any:
+    """A Dask client: ``"local"`` starts a LocalCluster (processes, one thread each) on
+    127.0.0.1; a ``tcp://host:port`` address connects to a running scheduler; None returns
+    None (serial)."""
+    if scheduler is None:
+        return None
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                               processes=True, host="127.0.0.1", dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        return Client(cluster)
+    return Client(scheduler)
+
+
+def run_jobs(jobs: Sequence[AreaJob], cache_root: str | Path, *, client: Any = None,
+             progress: bool = True, retries: int = 3,
+             runner: Callable[[AreaJob, Path], AreaOutcome] = run_area) -> list[AreaOutcome]:
+    """Run the area tasks (on ``client`` if given) and return the outcomes in job order.
+
+    A task whose worker dies is run again on another worker (Dask reschedules it; ``retries``
+    more attempts on errors). A task that still fails is reported as an error.
+    """
+    from tqdm.auto import tqdm
+
+    cache_root = Path(cache_root)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    outcomes: dict[int, AreaOutcome] = {}
+    bar = tqdm(total=len(jobs), desc="areas", unit="area", disable=not progress)
+    if client is None:
+        for i, job in enumerate(jobs):
+            outcomes[i] = runner(job, cache_root)
+            bar.update()
+    else:
+        from distributed import as_completed
+
+        futures = {client.submit(runner, job, cache_root, key=f"area-{i}-{uuid.uuid4().hex[:8]}",
+                                 pure=False, retries=retries): i for i, job in enumerate(jobs)}
+        for fut in as_completed(list(futures)):
+            i = futures[fut]
+            try:
+                outcomes[i] = fut.result()
+            except Exception as exc:  # e.g. KilledWorker after repeated worker deaths
+                outcomes[i] = AreaOutcome(name=jobs[i].name, slug=jobs[i].slug, status="error",
+                                          error=f"task failed: {type(exc).__name__}: {exc}")
+            bar.update()
+    bar.close()
+    return [outcomes[i] for i in range(len(jobs))]
+
+
+# --- split mode -------------------------------------------------------------------------------
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def _dump_toml(raw: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for section, body in raw.items():
+        tables = body if isinstance(body, list) else [body]
+        for t in tables:
+            lines.append(f"[[{section}]]" if isinstance(body, list) else f"[{section}]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in t.items()]
+            lines.append("")
+    return "\n".join(lines)
+
+
+@dataclass
+class _PointSource:
+    """A point file read once for splitting: its rows and their located positions."""
+
+    table: pd.DataFrame
+    rows: np.ndarray  # 0-based table rows that were located
+    xy: np.ndarray  # their coordinates in the area CRS (m)
+
+
+def _read_points(src: Any, cfg: Any, kind: str) -> _PointSource:
+    from pyproj import Transformer
+
+    from .io import read_table
+    from .validate import parse_points
+
+    table = read_table(src.path, layer=src.layer, sheet=src.sheet)
+    labels = {**{c.label_en: c.key for c in cfg.categories},
+              **{c.label: c.key for c in cfg.categories}}
+    layer, _ = parse_points(table, file=src.path.name, kind=kind, coords=src.coords,
+                            categories=cfg.category_keys, labels=labels)
+    t = layer.table
+    x, y = Transformer.from_crs("EPSG:4326", cfg.crs, always_xy=True).transform(
+        t["lon"].to_numpy(float), t["lat"].to_numpy(float))
+    return _PointSource(table, t["row"].to_numpy(int) - 1,
+                        np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
+
+
+def _point_subset(src: _PointSource, area: shapely.Geometry, folder: Path, stem: str) -> str:
+    """Write the rows of a point file located in ``area`` (plus rows that could not be
+    located, so the area's check reports them) to ``folder``; returns the new file name."""
+    keep = np.ones(len(src.table), bool)
+    keep[src.rows] = False
+    if len(src.rows):
+        keep[src.rows[shapely.contains_xy(area, src.xy[:, 0], src.xy[:, 1])]] = True
+    sub = src.table.iloc[np.flatnonzero(keep)]
+    if isinstance(sub, gpd.GeoDataFrame):
+        name = f"{stem}.geojson"
+        _write_geojson(sub, folder / name)
+    else:
+        name = f"{stem}.csv"
+        tmp = folder / f".{stem}.new.csv"
+        write_csv(sub, tmp)
+        dest = folder / name
+        if dest.exists() and dest.read_bytes() == tmp.read_bytes():
+            tmp.unlink()
+        else:
+            os.replace(tmp, dest)
+    return name
+
+
+def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """Write a layer as GeoJSON (WGS-84), deterministically; unchanged files are not touched."""
+    text = gdf.to_crs(4326).to_json(ensure_ascii=False, drop_id=True) + "\n"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        write_text(path, text)
+
+
+def split_areas(spec: dict[str, Any], base: Path, out: Path) -> list[tuple[str, Path]]:
+    """Write one area folder per polygon of a ``[split]`` batch; returns ``(name, config)``.
+
+    Raises
+    ------
+    InputError
+        If the template config, the polygons or an input file cannot be read.
+    """
+    from .config import load_config
+    from .io import read_table
+
+    where = "split"
+    if "config" not in spec:
+        raise ConfigError(Problem(str(base), None, f"{where}.config", "missing required key",
+                                  'add config = "path/area.toml" to [split]'))
+    template = (base / spec["config"]).resolve()
+    cfg = load_config(template)
+    raw = tomllib.loads(template.read_text(encoding="utf-8"))
+    b_path = (base / spec["boundaries"]).resolve() if "boundaries" in spec else cfg.boundaries
+    name_field = spec.get("name_field", "name")
+    prefix_field = spec.get("prefix_field")
+    polys = gpd.read_file(b_path)
+    for col in (name_field, prefix_field):
+        if col is not None and col not in polys.columns:
+            raise InputError(Problem(str(b_path), None, col, f"no column {col!r}",
+                                     f"set name_field/prefix_field to one of: "
+                                     f"{', '.join(map(str, polys.columns))}"))
+    names = polys[name_field].astype(str)
+    if prefix_field:
+        names = polys[prefix_field].astype(str) + names
+    polys = polys.assign(name=names.to_numpy())[["name", "geometry"]]
+    if "names" in spec:
+        wanted = list(spec["names"])
+        missing = sorted(set(wanted) - set(polys["name"]))
+        if missing:
+            raise InputError(Problem(str(b_path), None, name_field,
+                                     f"no polygon named {', '.join(missing)}",
+                                     "check the names list of [split]"))
+        polys = polys[polys["name"].isin(wanted)]
+    polys = polys.drop_duplicates("name").reset_index(drop=True)
+    metric = polys.to_crs(cfg.crs)
+    reach = cfg.max_walk_m
+
+    comp = read_table(cfg.compounds, layer=cfg.compounds_layer)
+    if not isinstance(comp, gpd.GeoDataFrame):
+        raise InputError(Problem(str(cfg.compounds), None, None, "compounds are not polygons",
+                                 "give a GeoJSON or GPKG of compound polygons"))
+    comp = comp.drop(columns=[c for c in comp.columns if c == "unit"])
+    comp_m = comp.geometry.to_crs(cfg.crs).to_numpy()
+    comp_tree = shapely.STRtree(comp_m)
+    points = {
+        "facilities": [_read_points(src, cfg, "facilities") for src in cfg.facilities],
+        "proposed": [_read_points(src, cfg, "proposed") for src in cfg.proposed],
+        "candidates": ([_read_points(cfg.candidates, cfg, "candidates")]
+                       if cfg.candidates is not None else []),
+    }
+
+    out_configs = []
+    for i, (name, geom) in enumerate(zip(metric["name"], metric.geometry, strict=True)):
+        folder = out / "split" / _slug(i, name)
+        folder.mkdir(parents=True, exist_ok=True)
+        load_area = geom.buffer(reach)
+        inner = geom.buffer(reach - 1.0)
+        _write_geojson(polys.iloc[[i]], folder / "boundaries.geojson")
+        hit = np.sort(comp_tree.query(load_area, predicate="intersects"))
+        _write_geojson(comp.iloc[hit], folder / "compounds.geojson")
+        area_raw = {**raw}
+        area_raw["area"] = {**raw["area"], "name": name, "boundaries": "boundaries.geojson",
+                            "network": str(cfg.network)}
+        area_raw["compounds"] = {"path": "compounds.geojson"}
+        for section in ("facilities", "proposed"):
+            if not points[section]:
+                continue
+            tables = raw[section] if isinstance(raw[section], list) else [raw[section]]
+            area_raw[section] = [
+                {**{k: v for k, v in t.items() if k not in ("layer", "sheet")},
+                 "path": _point_subset(src, inner, folder, f"{section}{j + 1}")}
+                for j, (t, src) in enumerate(zip(tables, points[section], strict=True))]
+        if points["candidates"]:
+            area_raw["candidates"] = {
+                **{k: v for k, v in raw["candidates"].items() if k not in ("layer", "sheet")},
+                "path": _point_subset(points["candidates"][0], inner, folder, "candidates")}
+        path = folder / "area.toml"
+        text = (f"# {name}: split from {template} by circle15 batch\n\n"
+                + _dump_toml(area_raw))
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            write_text(path, text)
+        out_configs.append((name, path))
+    log.info("split %s into %d areas", b_path.name, len(out_configs))
+    return out_configs
+
+
+# --- combining ---------------------------------------------------------------------------------
+
+@dataclass
+class BatchResult:
+    """A finished batch: outcomes in batch order and the files written."""
+
+    outcomes: list[AreaOutcome]
+    summary: pd.DataFrame
+    units: gpd.GeoDataFrame
+    paths: list[Path]
+    seconds: float
+
+    @property
+    def failed(self) -> list[AreaOutcome]:
+        return [o for o in self.outcomes if o.status != "ok"]
+
+
+def _area_units(o: AreaOutcome, summary: pd.DataFrame) -> gpd.GeoDataFrame | None:
+    import pyogrio
+
+    gpkg = Path(o.results) / "coverage.gpkg"
+    if not gpkg.exists():
+        return None
+    bnd = pyogrio.read_dataframe(gpkg, layer="boundaries")
+    ex = summary[(summary["scenario"] == "existing") & (summary["unit"] != "ALL")]
+    wide = ex.pivot_table(index="unit", columns="category", values="coverage_pct",
+                          aggfunc="first", sort=False)
+    pop = ex.groupby("unit", sort=False)["population"].first()  # first category's demand
+    units = bnd.rename(columns={"name": "unit"})
+    units.insert(0, "area", o.name)
+    for key in dict.fromkeys(ex["category"]):
+        units[f"coverage_pct_{key}"] = units["unit"].map(wide[key]).astype(float)
+    units["population"] = units["unit"].map(pop)
+    return units.to_crs(4326)
+
+
+def combine_results(outcomes: Sequence[AreaOutcome], jobs: Sequence[AreaJob], out: Path, *,
+                    title: str = "circle15 batch") -> tuple[pd.DataFrame, gpd.GeoDataFrame,
+                                                            list[Path]]:
+    """Copy each area's results to ``out/areas/<slug>/`` and write the combined files."""
+    rows = []
+    unit_parts = []
+    area_rows = []
+    for o, job in zip(outcomes, jobs, strict=True):
+        dest = out / "areas" / o.slug
+        if o.status == "ok":
+            if dest.exists():
+                shutil.rmtree(dest)
+            shutil.copytree(o.results, dest, ignore=shutil.ignore_patterns(DONE))
+            s = pd.read_csv(Path(o.results) / "summary.csv", encoding="utf-8-sig",
+                            dtype={"unit": str})
+            s.insert(0, "area", o.name)
+            s["status"], s["error"] = "ok", ""
+            rows.append(s)
+            units = _area_units(o, s)
+            if units is not None:
+                unit_parts.append(units)
+        else:
+            rows.append(pd.DataFrame([{"area": o.name, "status": "error", "error": o.error}]))
+        area_rows.append({"area": o.name, "status": o.status, "error": o.error,
+                          "cached": o.cached, "seconds": round(o.seconds, 2),
+                          "compounds": o.compounds, "nodes": o.nodes,
+                          "results": f"areas/{o.slug}" if o.status == "ok" else "",
+                          "config": str(job.config)})
+    summary = (pd.concat(rows, ignore_index=True).reindex(columns=SUMMARY_COLUMNS)
+               if rows else pd.DataFrame(columns=SUMMARY_COLUMNS))
+    units = (gpd.GeoDataFrame(pd.concat(unit_parts, ignore_index=True), geometry="geometry",
+                              crs=4326) if unit_parts
+             else gpd.GeoDataFrame({"area": [], "unit": []}, geometry=[], crs=4326))
+    paths = [write_csv(summary, out / "batch_summary.csv"),
+             write_csv(pd.DataFrame(area_rows, columns=AREA_COLUMNS), out / "batch_areas.csv")]
+    if len(units):
+        paths.append(write_gpkg(out / "batch_coverage.gpkg", {"units": units}))
+        paths.append(write_overview_map(units, out / "batch_map.html", title=title))
+    return summary, units, paths
+
+
+def write_overview_map(units: gpd.GeoDataFrame, path: Path, *, title: str) -> Path:
+    """One offline HTML map of every unit, one layer per category coloured by coverage."""
+    import offlinefolium as folium
+
+    from .maps import _display, _e, _element_classes, _features
+
+    JsonData, GeoJsonLayer, _, Legend = _element_classes()
+    keys = [c[len("coverage_pct_"):] for c in units.columns if c.startswith("coverage_pct_")]
+    disp = _display(units.to_crs(3857), 10.0)
+    props = []
+    for r in disp.itertuples():
+        vals = {k: (None if pd.isna(getattr(r, f"coverage_pct_{k}")) else
+                    round(float(getattr(r, f"coverage_pct_{k}")), 1)) for k in keys}
+        ok = [v for v in vals.values() if v is not None]
+        vals["_mean"] = round(sum(ok) / len(ok), 1) if ok else None
+        lines = "".join(f"<tr><td>{_e(k)}</td><td>{'-' if v is None else f'{v:.1f}%'}</td></tr>"
+                        for k, v in vals.items() if k != "_mean")
+        props.append({"t": f"{_e(r.area)} / {_e(r.unit)}",
+                      "p": f"<b>{_e(r.area)} / {_e(r.unit)}</b><table>{lines}</table>",
+                      "v": vals})
+    b = disp.total_bounds
+    m = folium.Map(location=[(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], zoom_start=10, tiles=None,
+                   control_scale=True)
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap",
+                     attr='&copy; <a href="https://www.openstreetmap.org/copyright">'
+                          "OpenStreetMap</a> contributors").add_to(m)
+    m.get_root().header.add_child(folium.Element(f"<title>{_e(title)}</title>"),
+                                  name="circle15_title")
+    data = JsonData(_features(disp, props))
+    m.add_child(data, name="circle15_units_data")
+    data_name = data.get_name()
+    ramp = ("function (v) { if (v === null || v === undefined) { return '#bbbbbb'; }"
+            " var t = Math.max(0, Math.min(1, v / 100));"
+            " var r = Math.round(215 + (46 - 215) * t), g = Math.round(48 + (158 - 48) * t),"
+            " b = Math.round(31 + (68 - 31) * t); return 'rgb(' + r + ',' + g + ',' + b + ')'; }")
+    for i, key in enumerate(["_mean", *keys]):
+        style = ("function (f) { var c = (" + ramp + ")(f.properties.v[" + json.dumps(key)
+                 + "]); return {color: '#444', weight: 1, fillColor: c, fillOpacity: 0.7}; }")
+        name = "mean of categories" if key == "_mean" else f"coverage: {key}"
+        m.add_child(GeoJsonLayer(f"units_{key}", _e(name), data_name, style_js=style,
+                                 show=i == 0))
+    m.add_child(Legend("<b>population covered</b>"
+                       "<span class='c15-sw' style='background:rgb(215,48,31)'></span>0% "
+                       "<span class='c15-sw' style='background:rgb(131,103,50)'></span>50% "
+                       "<span class='c15-sw' style='background:rgb(46,158,68)'></span>100% "
+                       "<span class='c15-sw' style='background:#bbb'></span>n/a"))
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.fit_bounds([[float(b[1]), float(b[0])], [float(b[3]), float(b[2])]])
+    write_text(path, m.get_root().render())
+    return path
+
+
+# --- the batch file ------------------------------------------------------------------------------
+
+def read_batch(path: str | Path, out: Path) -> tuple[str, list[tuple[str | None, Path]]]:
+    """Read a batch file: its title and ``(name or None, config)`` per area (split mode writes
+    the area folders into ``out/split``)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(Problem(str(path), None, None, "batch file not found",
+                                  "check the path")) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(Problem(str(path), None, None, f"not valid TOML ({exc})",
+                                  "fix the TOML syntax at the position given")) from None
+    base = path.resolve().parent
+    unknown = sorted(set(raw) - {"batch", "area", "split"})
+    if unknown or ("area" in raw) == ("split" in raw):
+        raise ConfigError(Problem(str(path), None, ", ".join(unknown) or None,
+                                  "a batch needs either [[area]] blocks or one [split] block",
+                                  'write [[area]] config = "x/area.toml" blocks, or [split] '
+                                  'config = "city/area.toml"'))
+    title = str(raw.get("batch", {}).get("name", path.stem))
+    if "split" in raw:
+        return title, list(split_areas(raw["split"], base, out))
+    configs: list[tuple[str | None, Path]] = []
+    for i, a in enumerate(raw["area"] if isinstance(raw["area"], list) else [raw["area"]]):
+        if not isinstance(a, dict) or "config" not in a:
+            raise ConfigError(Problem(str(path), None, f"area[{i}].config",
+                                      "missing required key", 'add config = "x/area.toml"'))
+        configs.append((a.get("name"), (base / a["config"]).resolve()))
+    return title, configs
+
+
+def run_batch_file(path: str | Path, out: str | Path, *, client: Any = None,
+                   maps: bool = False, tiles: int | None = None, progress: bool = True,
+                   runner: Callable[[AreaJob, Path], AreaOutcome] = run_area) -> BatchResult:
+    """Run every area of a batch file and write the combined results into ``out``.
+
+    Parameters
+    ----------
+    path : path
+        The batch TOML (see the module docstring).
+    out : path
+        Output folder (``areas/``, ``.cache/``, ``batch_*.csv``, ``batch_coverage.gpkg``,
+        ``batch_map.html``).
+    client : dask.distributed.Client, optional
+        Run the areas as Dask tasks; default one after the other here.
+    maps : bool
+        Also write each area's map and report.
+    tiles : int, optional
+        Override every area's ``[area] tiles``.
+    runner : callable
+        The task (default :func:`run_area`); for tests and custom pipelines.
+
+    Raises
+    ------
+    ConfigError, InputError
+        Only for a broken batch file or split source; an area's bad input is in its outcome.
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    title, configs = read_batch(path, out)
+    jobs = area_jobs(configs, maps=maps, tiles=tiles)
+    outcomes = run_jobs(jobs, out / ".cache", client=client, progress=progress, runner=runner)
+    summary, units, paths = combine_results(outcomes, jobs, out, title=title)
+    return BatchResult(outcomes=outcomes, summary=summary, units=units, paths=paths,
+                       seconds=time.perf_counter() - t0)
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``circle15 batch`` (wire with ``set_defaults(func=run_batch)``)."""
+    parser.add_argument("batch", help="batch file (TOML: [[area]] configs or one [split])")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--scheduler", default=None,
+                        help="'local' (start a cluster of --workers processes) or a Dask "
+                             "scheduler address tcp://HOST:8786 (default: run here, one area "
+                             "after the other)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes for --scheduler local (default: CPU count)")
+    parser.add_argument("--tiles", type=int, default=None,
+                        help="split each area's computation into N tiles (same results)")
+    parser.add_argument("--maps", action="store_true",
+                        help="also write each area's map and report (slower)")
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """``circle15 batch``: 0 when every area ran, 2 when some had bad input."""
+    client = None
+    if args.scheduler:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            print("circle15: dask is not installed (pip install 'circle15[dask]'): running the "
+                  "areas one after the other", file=sys.stderr)
+        else:
+            client = cluster_client(args.scheduler, args.workers)
+    try:
+        res = run_batch_file(args.batch, args.out, client=client, maps=args.maps,
+                             tiles=args.tiles, progress=not getattr(args, "quiet", False))
+    finally:
+        if client is not None:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    n_ok = sum(o.status == "ok" for o in res.outcomes)
+    n_cached = sum(o.cached for o in res.outcomes)
+    print(f"{n_ok} of {len(res.outcomes)} areas done ({n_cached} from the cache) in "
+          f"{res.seconds:.1f} s")
+    for o in res.failed:
+        first = o.error.splitlines()[0] if o.error else ""
+        print(f"  FAILED {o.name}: {first}")
+    for p in res.paths:
+        print(f"  wrote {p}")
+    return 0 if not res.failed else 2

@@ -1,0 +1,218 @@
+"""Batches of study areas (coverage.batch): serial == Dask cluster, failures, cache, lost workers.
+
+Uses illustrative areas built from the 2013 Beijing network and township polygons in
+../shared/data (skipped when absent). The cluster is a LocalCluster of 2 worker processes on
+127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coverage.batch import (
+    SUMMARY_COLUMNS,
+    AreaJob,
+    AreaOutcome,
+    add_batch_arguments,
+    area_jobs,
+    run_area,
+    run_batch,
+    run_batch_file,
+    split_areas,
+)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+WAYS = SHARED / "osm" / "beijing_osm2013_all_ways.gpkg"
+TOWNSHIPS = SHARED / "boundaries" / "beijing_townships.gpkg"
+N_AREAS = 20
+KILLED = 3  # index of the area whose first attempt kills its worker
+
+pytestmark = pytest.mark.skipif(
+    not (WAYS.exists() and TOWNSHIPS.exists()),
+    reason="../shared/data is absent (CI has it beside the repo as ../shared)")
+
+
+def kill_first_attempt(job: AreaJob, cache_root: Path, *, victim: str,
+                       marker: str) -> AreaOutcome:
+    """A task that kills its worker process the first time it runs ``victim``."""
+    if job.name == victim and not os.path.exists(marker):
+        Path(marker).write_text("killed once\n")
+        os._exit(1)
+    return run_area(job, cache_root)
+
+
+@pytest.fixture(scope="module")
+def batch_dir(tmp_path_factory) -> Path:
+    """20 small illustrative townships + one with a broken facilities file, as [[area]]s."""
+    import geopandas as gpd
+
+    from coverage.samplegen import build_sample, covered_units
+
+    root = tmp_path_factory.mktemp("batch")
+    t = gpd.read_file(TOWNSHIPS)
+    t = t.assign(name=t["县"] + t["乡"])
+    t = covered_units(t, WAYS)
+    small = t.assign(a=t.to_crs(32650).area).nsmallest(N_AREAS, "a")
+    build_sample(small, WAYS, root / "city", name="北京 示例")
+    configs = split_areas({"config": "city/area.toml"}, root, root / "prep")
+    assert len(configs) == N_AREAS
+    broken = root / "broken"
+    broken.mkdir()
+    src = configs[0][1].parent
+    for f in src.iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    text = (broken / "facilities1.csv").read_text(encoding="utf-8-sig").splitlines()
+    cells = text[1].split(",")
+    cells[3] = "not-a-longitude"
+    text[1] = ",".join(cells)
+    (broken / "facilities1.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    lines = ['[batch]\nname = "test"\n']
+    for i, (name, cfg) in enumerate(configs):
+        lines.append(f'[[area]]\nconfig = "{cfg}"\nname = "{name}"\n')
+        if i == 5:
+            lines.append(f'[[area]]\nconfig = "{broken / "area.toml"}"\nname = "BROKEN"\n')
+    (root / "batch.toml").write_text("\n".join(lines), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def serial(batch_dir):
+    return run_batch_file(batch_dir / "batch.toml", batch_dir / "serial", progress=False)
+
+
+@pytest.fixture(scope="module")
+def client():
+    pytest.importorskip("distributed")
+    import cloudpickle
+
+    from coverage.batch import cluster_client
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    c = cluster_client("local", 2)
+    yield c
+    c.close()
+    c.cluster.close()
+
+
+def test_serial_batch_reports_the_broken_area_and_finishes_the_rest(serial, batch_dir):
+    by_name = {o.name: o for o in serial.outcomes}
+    assert len(by_name) == N_AREAS + 1
+    bad = by_name.pop("BROKEN")
+    assert bad.status == "error" and "facilities1.csv" in bad.error and "lon" in bad.error
+    assert all(o.status == "ok" for o in by_name.values())
+    summary = pd.read_csv(batch_dir / "serial" / "batch_summary.csv", encoding="utf-8-sig")
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    row = summary[summary["area"] == "BROKEN"]
+    assert len(row) == 1 and row["status"].iat[0] == "error"
+    assert "not-a-longitude" in row["error"].iat[0] or "lon" in row["error"].iat[0]
+    ok = summary[summary["status"] == "ok"]
+    assert set(ok["area"]) == set(by_name)
+    # the combined summary is each area's own summary.csv
+    one = serial.outcomes[0]
+    own = pd.read_csv(batch_dir / "serial" / "areas" / one.slug / "summary.csv",
+                      encoding="utf-8-sig")
+    mine = ok[ok["area"] == one.name].reset_index(drop=True)
+    assert mine["coverage_pct"].equals(own["coverage_pct"])
+    # one unit per area in the combined layer, with a coverage column per category
+    assert len(serial.units) == N_AREAS
+    assert "coverage_pct_elderly_station" in serial.units.columns
+    html = (batch_dir / "serial" / "batch_map.html").read_text(encoding="utf-8")
+    assert "cdn.jsdelivr" not in html and "L.geoJSON" in html
+
+
+def test_cluster_equals_serial_despite_a_killed_worker(serial, batch_dir, client, tmp_path):
+    marker = tmp_path / "killed.txt"
+    victim = serial.outcomes[KILLED].name
+    runner = functools.partial(kill_first_attempt, victim=victim, marker=str(marker))
+    res = run_batch_file(batch_dir / "batch.toml", batch_dir / "cluster", client=client,
+                         progress=False, runner=runner)
+    assert marker.exists()  # the victim's first attempt really killed a worker
+    assert [o.status for o in res.outcomes] == [o.status for o in serial.outcomes]
+    assert (batch_dir / "cluster" / "batch_summary.csv").read_bytes() == (
+        batch_dir / "serial" / "batch_summary.csv").read_bytes()
+    for o in res.outcomes:
+        if o.status == "ok":
+            assert (batch_dir / "cluster" / "areas" / o.slug / "compounds.csv").read_bytes() == (
+                batch_dir / "serial" / "areas" / o.slug / "compounds.csv").read_bytes()
+
+
+def test_tiles_on_the_cluster_equal_untiled(client, sample_inputs, sample_result):
+    from coverage.tiles import analyze_tiled
+
+    tiled = analyze_tiled(sample_inputs, 4, client=client)
+    pd.testing.assert_frame_equal(tiled.summary, sample_result.summary)
+    cols = [c for c in sample_result.compounds.columns if c != "geometry"]
+    pd.testing.assert_frame_equal(pd.DataFrame(tiled.compounds[cols]),
+                                  pd.DataFrame(sample_result.compounds[cols]))
+
+
+def test_rerun_resumes_from_the_cache(serial, batch_dir):
+    calls = []
+
+    def counting(job, cache_root):
+        calls.append(job.name)
+        return run_area(job, cache_root)
+
+    again = run_batch_file(batch_dir / "batch.toml", batch_dir / "serial", progress=False,
+                           runner=counting)
+    assert all(o.cached for o in again.outcomes if o.status == "ok")
+    assert [o.status for o in again.outcomes] == [o.status for o in serial.outcomes]
+    areas = pd.read_csv(batch_dir / "serial" / "batch_areas.csv", encoding="utf-8-sig")
+    assert areas["cached"].sum() == N_AREAS
+
+
+def test_cache_key_follows_input_bytes(batch_dir):
+    cfg = batch_dir / "prep" / "split"
+    folder = sorted(cfg.iterdir())[1]
+    before = area_jobs([(None, folder / "area.toml")])[0].key
+    assert before == area_jobs([(None, folder / "area.toml")])[0].key
+    fac = folder / "facilities1.csv"
+    original = fac.read_bytes()
+    try:
+        fac.write_bytes(original + b"\n")
+        assert area_jobs([(None, folder / "area.toml")])[0].key != before
+    finally:
+        fac.write_bytes(original)
+    assert area_jobs([(None, folder / "area.toml")], maps=True)[0].key != before
+
+
+def test_cli_entry_point_exit_code_and_split_mode(batch_dir, tmp_path, capsys):
+    toml = tmp_path / "split.toml"
+    names = [o for o in pd.read_csv(batch_dir / "serial" / "batch_areas.csv",
+                                    encoding="utf-8-sig")["area"] if o != "BROKEN"][:2]
+    toml.write_text(f'[split]\nconfig = "{batch_dir / "city" / "area.toml"}"\n'
+                    f"names = [{', '.join(repr(n).replace(chr(39), chr(34)) for n in names)}]\n",
+                    encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    add_batch_arguments(parser)
+    args = parser.parse_args([str(toml), "--out", str(tmp_path / "out")])
+    assert run_batch(args) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 areas done" in out
+    summary = pd.read_csv(tmp_path / "out" / "batch_summary.csv", encoding="utf-8-sig")
+    assert set(summary["area"]) == set(names)
+    args = parser.parse_args([str(batch_dir / "batch.toml"), "--out",
+                              str(batch_dir / "serial")])
+    assert run_batch(args) == 2  # the broken area
+    assert "FAILED BROKEN" in capsys.readouterr().out
+
+
+def test_audit_script_runs_on_three_townships(tmp_path):
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "audit_beijing_townships.py"
+    res = subprocess.run([sys.executable, str(script), "--shared", str(SHARED), "--out",
+                          str(tmp_path), "--limit", "3"], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "3 townships done" in res.stdout
+    summary = pd.read_csv(tmp_path / "results" / "batch_summary.csv", encoding="utf-8-sig")
+    assert summary["area"].nunique() == 3 and (summary["status"] == "ok").all()
+    assert (tmp_path / "results" / "batch_map.html").exists()
