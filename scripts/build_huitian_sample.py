@@ -35,7 +35,6 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -46,7 +45,11 @@ from scipy.spatial import cKDTree
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from coverage.access import AccessPoints, compound_access_points, snap_points  # noqa: E402
 from coverage.coords import wgs84_to_gcj02  # noqa: E402
+from coverage.metrics import compound_distance  # noqa: E402
+from coverage.network import WalkNetwork, walk_network_from_ways  # noqa: E402
+from coverage.reach import nearest_source_distances  # noqa: E402
 
 log = logging.getLogger("build_huitian_sample")
 
@@ -125,8 +128,8 @@ BLOCK_HIGHWAYS = {
 }
 # Streets a facility front can sit on.
 HOST_HIGHWAYS = {"residential", "tertiary", "unclassified", "living_street", "service"}
-# Ways a pedestrian cannot use (only for the coverage figures printed by this script).
-NO_WALK_HIGHWAYS = {"motorway", "motorway_link", "platform", "construction", "bus_guideway"}
+# What circle15 loads around the units: the config's longest walk (15 min at 1.0 m/s).
+LOAD_BUFFER_M = 900.0
 
 BLOCK_MIN_M2 = 10_000.0  # 1 ha
 BLOCK_MAX_M2 = 800_000.0  # 80 ha: the 2013 data lacks many minor streets (superblocks)
@@ -516,15 +519,14 @@ def build_compounds(blocks: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[st
 
 
 class StreetSampler:
-    """Random points on host street segments, offset a few metres like a building front."""
+    """Random points on host streets of the walkable network's main component, offset a few
+    metres like a building front (a facility on a street island would serve nobody)."""
 
-    def __init__(self, ways: gpd.GeoDataFrame, area: shapely.Geometry) -> None:
-        host = ways[ways.highway.isin(HOST_HIGHWAYS)]
-        segs = []
-        for g in host.geom_m:
-            c = np.asarray(g.coords)
-            segs.append(np.hstack([c[:-1], c[1:]]))
-        s = np.vstack(segs)
+    def __init__(self, net: WalkNetwork, area: shapely.Geometry) -> None:
+        main = net.component[net.edge_u] == net.main_component
+        host = np.isin(net.edge_highway, list(HOST_HIGHWAYS))
+        e = np.flatnonzero(main & host)
+        s = np.hstack([net.node_xy[net.edge_u[e]], net.node_xy[net.edge_v[e]]])
         mid = shapely.points((s[:, 0] + s[:, 2]) / 2, (s[:, 1] + s[:, 3]) / 2)
         s = s[shapely.contains_xy(area, shapely.get_x(mid), shapely.get_y(mid))]
         self.segs = s
@@ -562,32 +564,16 @@ def place_points(sampler: StreetSampler, rng: np.random.Generator, n: int, spaci
     return np.asarray(pts[start:], dtype=float).reshape(-1, 2)
 
 
-# --- walking graph (only for the coverage figures printed here) -----------------------------
+# --- walking distances: the product's own engine ------------------------------------------
 
 
-def walk_graph(ways: gpd.GeoDataFrame) -> tuple[nx.Graph, np.ndarray, list[int]]:
-    g = nx.Graph()
-    xy: dict[int, tuple[float, float]] = {}
-    for ids, geom, hw in zip(ways.node_ids, ways.geom_m, ways.highway, strict=True):
-        if hw in NO_WALK_HIGHWAYS:
-            continue
-        nids = [int(v) for v in ids.split()]
-        c = list(geom.coords)
-        for a, b, pa, pb in zip(nids[:-1], nids[1:], c[:-1], c[1:], strict=True):
-            xy.setdefault(a, pa)
-            xy.setdefault(b, pb)
-            g.add_edge(a, b, length=math.dist(pa, pb))
-    order = sorted(xy)
-    return g, np.asarray([xy[n] for n in order]), order
-
-
-def walk_dist_from(g: nx.Graph, tree: cKDTree, order: list[int], pts: np.ndarray,
-                   cutoff_m: float) -> dict[int, float]:
+def covered_compounds(net: WalkNetwork, access: AccessPoints, n_compounds: int,
+                      pts: np.ndarray, walk_m: float) -> np.ndarray:
+    """Which compounds are within ``walk_m`` of any of ``pts`` along the network."""
     if len(pts) == 0:
-        return {}
-    _snap_d, idx = tree.query(pts)
-    src = {order[i] for i in idx}
-    return nx.multi_source_dijkstra_path_length(g, src, cutoff=cutoff_m, weight="length")
+        return np.zeros(n_compounds, bool)
+    d, _ = nearest_source_distances(net, snap_points(net, pts), access.snap, walk_m)
+    return np.isfinite(compound_distance(access.compound, d, n_compounds))
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -666,7 +652,12 @@ def build(shared: Path, out: Path) -> dict:
 
     # --- facilities (illustrative) ---
     rng = np.random.default_rng(SEED)
-    sampler = StreetSampler(sel, area)
+    # The walk network exactly as circle15 loads it for this area (units + longest walk).
+    net = walk_network_from_ways(sel.drop(columns="geom_m"), CRS_M,
+                                 clip_to=union.buffer(LOAD_BUFFER_M))
+    access = compound_access_points(net, compounds.geometry.to_numpy())
+    n_comp = len(compounds)
+    sampler = StreetSampler(net, area)
     fac_area = union.buffer(FACILITY_RING_M)
     ring = fac_area.difference(union)
     cent = compounds.geometry.centroid
@@ -697,9 +688,6 @@ def build(shared: Path, out: Path) -> dict:
     _write_csv(out / "facilities.csv", rows)
 
     # --- proposed 2020 stations: put in poorly served places (illustrative) ---
-    g, nxy, order_n = walk_graph(sel)
-    tree = cKDTree(nxy)
-    _, comp_node = tree.query(cxy)
     demand60 = compounds.population_60plus.to_numpy()
     prop_rows: list[dict] = []
     prop_pts: dict[str, np.ndarray] = {}
@@ -707,8 +695,7 @@ def build(shared: Path, out: Path) -> dict:
     used: set[int] = set()
     for key, n in PROPOSED:
         walk = WALK_M[key]
-        dist = walk_dist_from(g, tree, order_n, placed[key], walk)
-        uncovered = np.array([order_n[i] not in dist for i in comp_node])
+        uncovered = ~covered_compounds(net, access, n_comp, placed[key], walk)
         ucxy, udem = cxy[uncovered], demand60[uncovered]
         if len(ucxy) == 0:
             raise SystemExit(f"{key}: nothing uncovered to propose for")
@@ -716,14 +703,17 @@ def build(shared: Path, out: Path) -> dict:
         score = np.array([udem[utree.query_ball_point(p, walk * 0.75)].sum() for p in pool])
         ranked = np.argsort(-score, kind="stable")[: max(100, 15 * n)]
         chosen: list[np.ndarray] = []
-        for i in rng.permutation(ranked):
-            if score[i] <= 0 or int(i) in used:
-                continue
-            if all(np.hypot(*(pool[i] - c)) >= walk for c in chosen):
-                chosen.append(pool[i])
-                used.add(int(i))
-            if len(chosen) == n:
-                break
+        order = rng.permutation(ranked)
+        # One walk apart where the gaps allow it, closer where they are too few.
+        for spacing in (walk, walk / 2, walk / 4):
+            for i in order:
+                if len(chosen) == n:
+                    break
+                if score[i] <= 0 or int(i) in used:
+                    continue
+                if all(np.hypot(*(pool[i] - c)) >= spacing for c in chosen):
+                    chosen.append(pool[i])
+                    used.add(int(i))
         pts = _sort_north_west(np.asarray(chosen))
         prop_pts[key] = pts
         spec = next(s for s in FACILITIES if s.key == key)
@@ -754,8 +744,7 @@ def build(shared: Path, out: Path) -> dict:
             if pts is None:
                 res.append(None)
                 continue
-            dist = walk_dist_from(g, tree, order_n, pts, walk)
-            ok = np.array([order_n[i] in dist for i in comp_node])
+            ok = covered_compounds(net, access, n_comp, pts, walk)
             res.append(round(100 * dem[ok].sum() / dem.sum(), 1))
         cov[key] = res
     counts = {k: len(v) for k, v in placed.items()}

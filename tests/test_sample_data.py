@@ -168,7 +168,9 @@ def test_proposed_coordinates_are_gcj02(street_lines):
     # off the streets
     shift = np.hypot(*(np.asarray(fwd.transform(lon, lat)) - np.asarray(fwd.transform(wlon, wlat))))
     assert (shift > 400).all() and (shift < 900).all()
-    assert np.median(raw) > 2 * np.median(back) and np.median(raw) > 50
+    # Read as WGS-84 most of them sit farther from a street than once converted back (in a
+    # dense street grid a shifted point can still land near some other street).
+    assert (raw > back).mean() >= 0.8 and raw.max() > 60
 
 
 @pytest.mark.skipif(not (SHARED / "osm" / "beijing_osm2013_all_ways.gpkg").exists(),
