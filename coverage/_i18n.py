@@ -33,6 +33,15 @@ _T: dict[str, tuple[str, str]] = {
     "all_covered": ("全部类别均覆盖", "All categories covered"),
     "some_covered": ("部分类别覆盖", "Some categories covered"),
     "none_covered": ("均未覆盖", "No category covered"),
+    "most_covered": ("覆盖 ≥ 75% 的类别", "≥ 75% of categories covered"),
+    "half_covered": ("覆盖 50–75% 的类别", "50–75% of categories covered"),
+    "few_covered": ("覆盖 < 50% 的类别", "< 50% of categories covered"),
+    "n_of_cats": ("{n} / {total} 类达标", "{n} of {total} categories within reach"),
+    "beyond": ("> {minutes:g}", "> {minutes:g}"),
+    "beyond_note": ("“> {minutes:g}”表示 {minutes:g} 分钟内无法步行到达（或路网不连通）。",
+                    "“> {minutes:g}” means not reachable on foot within {minutes:g} minutes "
+                    "(or not connected by the street network)."),
+    "cluster_tip": ("{n} 处{label}（放大查看）", "{n} × {label} (zoom in)"),
     "unit": ("单元", "Unit"),
     "population": ("人口", "Population"),
     "population_60plus": ("60岁以上人口", "Population 60+"),
@@ -45,6 +54,7 @@ _T: dict[str, tuple[str, str]] = {
     "status": ("状态", "Status"),
     "status_existing": ("现有", "existing"),
     "status_proposed": ("规划", "proposed"),
+    "status_planned": ("规划", "planned"),
     "source": ("来源", "Source"),
     "off_network": ("距路网过远", "far from the street network"),
     "rank": ("排名", "Rank"),
@@ -54,6 +64,8 @@ _T: dict[str, tuple[str, str]] = {
     "method_greedy": ("贪心排序", "greedy ranking"),
     "method_optimal": ("最优（整数规划）", "optimal (integer programme)"),
     "method_set_cover": ("全覆盖（最少站点）", "set cover (fewest sites)"),
+    "method_set_cover_pct": ("覆盖 {pct}% 可达需求的最少站点", "fewest sites for {pct}% of "
+                             "reachable demand"),
     "fullscreen": ("全屏", "Full screen"),
     "exit_fullscreen": ("退出全屏", "Exit full screen"),
     "walk_area": ("步行范围", "Walk area"),
@@ -122,6 +134,43 @@ _T: dict[str, tuple[str, str]] = {
     "scenario_greedy": ("新增推荐站点", "With ranked new sites"),
     "scenario_optimal": ("最优方案", "Optimal selection"),
     "scenario_set_cover": ("全覆盖方案", "Full-coverage selection"),
+    "scenario_optimal_k": ("最优方案（新增至多 {k} 处）", "Optimal selection (up to {k} new "
+                           "sites)"),
+    "scenario_greedy_k": ("贪心排序前 {k} 处", "Greedy ranking, top {k}"),
+    "scenario_set_cover_k": ("最少站点方案（{k}）", "Fewest-sites selection ({k})"),
+    "sites_summary": ("各类别选址结论", "Siting results by category"),
+    "sites_requested": ("拟新增站点", "New sites requested"),
+    "sites_chosen": ("最优方案站点", "Optimal selection"),
+    "coverage_before": ("现状覆盖率（%）", "Coverage now (%)"),
+    "coverage_after": ("最优方案后覆盖率（%）", "Coverage with the selection (%)"),
+    "sites_for_pct": ("达到 {pct}% 可达需求所需站点数", "Sites for {pct}% of reachable demand"),
+    "greedy_equals_optimal": ("贪心排序前 k 处即最优", "Greedy top k is optimal"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "ranking_of": ("{label}：候选站点贪心排序（每步选新增覆盖最多的站点）",
+                   "{label}: greedy ranking of the candidate sites (each step adds the site "
+                   "that covers the most new demand)"),
+    "in_optimal": ("入选最优方案", "In optimal selection"),
+    "set_cover_lists": ("最少站点方案明细", "Fewest-sites selections in detail"),
+    "sites_note": ("贪心排序给出逐个建设的优先顺序；最优方案是在拟新增站点数内使覆盖需求最大的"
+                   "组合（整数规划求解）。",
+                   "The greedy ranking gives an order in which to build; the optimal selection "
+                   "is the combination of the requested number of sites that covers the most "
+                   "demand (solved as an integer programme)."),
+    "scenario_chart_optimal": ("最优方案", "Optimal selection"),
+    "islands_none": ("所有小区与设施都接入主路网（无孤立路段）。",
+                     "Every compound and facility joins the main street network (no network "
+                     "islands)."),
+    "islands_some": ("{n} 个对象只接入与主路网不连通的孤立路段（距主路网最远 {gap:.0f} 米），"
+                     "其步行时间可能偏长或显示为不可达：{items}。详见 islands.csv。",
+                     "{n} features join only a small street-network island (up to {gap:.0f} m "
+                     "from the main network), so their walking times may be too long or shown "
+                     "as unreachable: {items}. See islands.csv."),
+    "layer_compounds": ("小区", "compound"),
+    "layer_facilities": ("设施", "facility"),
+    "layer_proposed": ("规划站点", "proposed station"),
+    "pct_table_note": ("表中数值为现状人口加权覆盖率（%）。",
+                       "Values are population-weighted coverage now (%)."),
     "sites_added": ("新增站点数", "Sites added"),
     "demand_covered": ("覆盖需求人口", "Demand covered"),
     "change_pp": ("变化（百分点）", "Change (points)"),

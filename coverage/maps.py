@@ -53,6 +53,9 @@ CATEGORY_COLOURS = (
 COVERED_COLOUR = "#2e9e44"
 PARTIAL_COLOUR = "#f0a020"
 UNCOVERED_COLOUR = "#d7301f"
+#: The "all categories" layer: share of categories covered -> fill colour. Every category is
+#: COVERED_COLOUR, none is UNCOVERED_COLOUR; in between, these bins (lower bound, colour).
+SHARE_COLOURS = ((0.75, "#a6d96a"), (0.5, PARTIAL_COLOUR), (0.0, "#f46d43"))
 
 #: Simplification tolerances for display (metres, in the area CRS) and coordinate decimals
 #: (5 decimals of a degree is about 1 m).
@@ -129,12 +132,15 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _fmt_min(value: Any, lang: str) -> str:
+def _fmt_min(value: Any, lang: str, max_min: float | None = None) -> str:
+    """Walking minutes with 1 decimal; NaN (nothing within ``max_min``) as "> max_min"."""
     try:
         v = float(value)
     except (TypeError, ValueError):
-        return tr("unreachable", lang)
-    return tr("unreachable", lang) if math.isnan(v) else f"{v:.1f}"
+        v = math.nan
+    if math.isnan(v):
+        return tr("beyond", lang, minutes=max_min) if max_min else tr("unreachable", lang)
+    return f"{v:.1f}"
 
 
 def _fmt_int(value: Any) -> str:
@@ -299,11 +305,19 @@ def _css(lang: str) -> str:
 
 # --- popups (all data text escaped here) ---------------------------------------------------------
 
-def _compound_popup(row: Any, cats: tuple[Category, ...], lang: str, with_prop: bool) -> str:
-    head = (f'<div class="c15-pop"><b>{_e(row.get("name"))}</b><br>'
+def _n_covered(row: Any, cats: tuple[Category, ...], suffix: str = "") -> int:
+    return sum(bool(row.get(f"covered_{c.key}{suffix}", False)) for c in cats)
+
+
+def _compound_popup(row: Any, cats: tuple[Category, ...], lang: str, with_prop: bool,
+                    max_min: float | None = None) -> str:
+    n = _n_covered(row, cats)
+    head = (f'<div class="c15-pop"><b>{_e(row.get("name"))}</b>'
+            f' <small>{_e(row.get("id"))}</small><br>'
             f'{tr("unit", lang)}: {_e(row.get("unit"))}<br>'
             f'{tr("population", lang)}: {_fmt_int(row.get("population"))}'
-            f' · {tr("population_60plus", lang)}: {_fmt_int(row.get("population_60plus"))}')
+            f' · {tr("population_60plus", lang)}: {_fmt_int(row.get("population_60plus"))}'
+            f'<br><b>{tr("n_of_cats", lang, n=n, total=len(cats))}</b>')
     cols = [tr("category", lang), tr("walk_min", lang), tr("limit_min", lang)]
     if with_prop:
         cols.append(tr("walk_min_proposed", lang))
@@ -313,15 +327,21 @@ def _compound_popup(row: Any, cats: tuple[Category, ...], lang: str, with_prop: 
         cells = [
             _e(cat_label(cat, lang)),
             f'<span class="{"ok" if cov else "no"}">'
-            f'{_fmt_min(row.get(f"walk_min_{cat.key}"), lang)}</span>',
+            f'{_fmt_min(row.get(f"walk_min_{cat.key}"), lang, max_min)}</span>',
             f"≤ {cat.minutes:g}",
         ]
         if with_prop:
             covp = bool(row.get(f"covered_{cat.key}_with_proposed", cov))
             cells.append(f'<span class="{"ok" if covp else "no"}">'
-                         f'{_fmt_min(row.get(f"walk_min_{cat.key}_with_proposed"), lang)}</span>')
+                         f'{_fmt_min(row.get(f"walk_min_{cat.key}_with_proposed"), lang, max_min)}'
+                         "</span>")
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return head + "<table>" + "".join(rows) + "</table></div>"
+    note = (f'<small>{tr("beyond_note", lang, minutes=max_min)}</small>'
+            if max_min and any(_fmt_min(row.get(f"walk_min_{c.key}{suf}"), lang, max_min)
+                               .startswith(">") for c in cats
+                               for suf in ("", "_with_proposed"))
+            else "")
+    return head + "<table>" + "".join(rows) + "</table>" + note + "</div>"
 
 
 def _point_popup(row: Any, cat_text: str, lang: str) -> str:
@@ -329,7 +349,8 @@ def _point_popup(row: Any, cat_text: str, lang: str) -> str:
              f'{tr("category", lang)}: {_e(cat_text)}']
     status = row.get("status")
     if status not in (None, ""):
-        shown = tr(f"status_{status}", lang) if status in ("existing", "proposed") else status
+        shown = (tr(f"status_{status}", lang) if status in ("existing", "proposed", "planned")
+                 else status)
         parts.append(f'{tr("status", lang)}: {_e(shown)}')
     if row.get("source") not in (None, ""):
         parts.append(f'{tr("source", lang)}: {_e(row.get("source"))}')

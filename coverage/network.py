@@ -36,12 +36,16 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Highway values nobody walks along (osmnx's "walk" semantics plus the issue's list).
+# Highway values nobody walks along: osmnx's network_type="walk" exclusions, plus elevators and
+# escalators (not part of a street network).
 NOT_WALKABLE_HIGHWAY = frozenset({
     "motorway", "motorway_link", "platform", "construction", "proposed", "planned",
     "abandoned", "razed", "raceway", "bus_guideway", "no", "cycleway", "elevator", "escalator",
+    "rest_area", "services",
 })
 _NO = frozenset({"no", "private"})
+# Tags that mean "this street's pavement is mapped as its own way": walk that way instead.
+_SIDEWALK_TAGS = ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right")
 
 
 def _values(tag: Any) -> list[str]:
@@ -56,12 +60,19 @@ def _values(tag: Any) -> list[str]:
 def is_walkable(tags: dict[str, Any]) -> bool:
     """Whether a way with these OSM tags can be walked along.
 
-    No motorways, platforms, construction or other non-walkable ``highway`` values, no
-    ``foot=no``, no ``access=no|private`` (unless ``foot`` explicitly allows it), no areas.
-    One-way streets are walkable both ways (handled by the graph being undirected).
+    osmnx's ``network_type="walk"`` semantics: no motorways, platforms, construction or other
+    non-walkable ``highway`` values, no ``foot=no``, no private service roads, no streets whose
+    sidewalks are mapped separately (``sidewalk=separate``: the sidewalk ways are walked), no
+    areas; and, as the planners' brief asks, no ``access=no|private`` unless ``foot`` allows it.
+    One-way streets are walkable both ways (handled by the graph being undirected). This is
+    circle15's one walkability rule: the .osm.pbf reader filters with it too.
     """
     highway = _values(tags.get("highway"))
     if not highway or all(h in NOT_WALKABLE_HIGHWAY for h in highway):
+        return False
+    if "private" in _values(tags.get("service")):
+        return False
+    if any("separate" in _values(tags.get(k)) for k in _SIDEWALK_TAGS):
         return False
     foot = _values(tags.get("foot"))
     if any(f in _NO for f in foot):
@@ -340,25 +351,6 @@ def walk_network_from_ways(ways: Any, crs: str, *, clip_to: Any = None) -> WalkN
     return net
 
 
-def _read_graph(path: Path) -> nx.MultiDiGraph:
-    import osmnx as ox
-
-    suffixes = "".join(path.suffixes[-2:]).lower()
-    if path.suffix.lower() == ".graphml":
-        return ox.load_graphml(path)
-    if suffixes.endswith(".osm.pbf") or path.suffix.lower() == ".pbf":
-        from .osmfile import load_network_file
-
-        return load_network_file(path)
-    extra = ["foot", "access", "area", "construction"]
-    saved = list(ox.settings.useful_tags_way)
-    try:
-        ox.settings.useful_tags_way = sorted(set(saved) | set(extra))
-        return ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=True)
-    finally:
-        ox.settings.useful_tags_way = saved
-
-
 def load_walk_network(path: str | Path, crs: str, *, clip_to: Any = None) -> WalkNetwork:
     """Load the walkable network of an OSM file (.osm XML, .osm.pbf or .graphml).
 
@@ -386,8 +378,10 @@ def load_walk_network(path: str | Path, crs: str, *, clip_to: Any = None) -> Wal
         except (OSError, ValueError, KeyError) as exc:
             raise InputError(Problem(str(path), None, None, f"cannot read the ways ({exc})",
                                      "give a GPKG of LineStrings with a highway column")) from None
+    from .osmfile import load_network_file
+
     try:
-        g = _read_graph(path)
+        g = load_network_file(path)
     except (OSError, ValueError, KeyError, ElementTree.ParseError) as exc:
         raise InputError(Problem(str(path), None, None, f"cannot read the network ({exc})",
                                  "give an OSM XML (.osm), .osm.pbf, .graphml or .gpkg (ways) "

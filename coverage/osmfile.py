@@ -6,18 +6,20 @@ metres, one edge per consecutive node pair of each way (``simplify=False``), eve
 component kept (``retain_all=True``), both directions of every way (walking ignores ``oneway``).
 
 .osm.pbf files are read with pyosmium (``osmium``, BSD-2-Clause): only walkable ways (the same
-filter as osmnx's ``network_type="walk"``) are turned into the network.
+filter as the rest of circle15, :func:`coverage.network.is_walkable`) are turned into the
+network.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .network import is_walkable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
 __all__ = [
     "OsmRecord",
     "is_pbf",
-    "is_walkable_way",
     "load_network_file",
     "read_pbf_features",
     "read_pbf_named_areas",
@@ -38,25 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Way tags kept as edge attributes in addition to osmnx's defaults (the network module filters
 #: non-walkable edges on them).
-EXTRA_WAY_TAGS = ("foot", "access", "area", "construction", "sidewalk", "service")
-
-# osmnx 2.x network_type="walk" filter, as Python: each (key, regex) pair excludes a way whose
-# tag value matches the (unanchored, Overpass-style) regex.
-_WALK_EXCLUDE: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (k, re.compile(v))
-    for k, v in (
-        ("area", "yes"),
-        ("access", "private"),
-        ("highway", "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|"
-                    "proposed|raceway|razed|rest_area|services"),
-        ("foot", "no"),
-        ("service", "private"),
-        ("sidewalk", "separate"),
-        ("sidewalk:both", "separate"),
-        ("sidewalk:left", "separate"),
-        ("sidewalk:right", "separate"),
-    )
-)
+EXTRA_WAY_TAGS = ("foot", "access", "area", "construction", "service", "sidewalk",
+                  "sidewalk:both", "sidewalk:left", "sidewalk:right")
 
 #: One OSM object: ``{"osm_type": "node"|"way"|"relation", "osm_id": int, "tags": dict,
 #: "geometry": shapely geometry in EPSG:4326}``.
@@ -66,25 +50,6 @@ OsmRecord = dict[str, Any]
 def is_pbf(path: str | Path) -> bool:
     """True for ``*.pbf`` / ``*.osm.pbf`` file names."""
     return Path(path).name.lower().endswith(".pbf")
-
-
-def is_walkable_way(tags: Mapping[str, str]) -> bool:
-    """Whether a way with these tags is in osmnx's ``network_type="walk"`` network.
-
-    Parameters
-    ----------
-    tags : mapping
-        The way's OSM tags.
-
-    Returns
-    -------
-    bool
-        True if it has a ``highway`` tag and none of the walk filter's exclusions applies
-        (motorways, cycleways, ``foot=no``, private access, areas, separately mapped sidewalks...).
-    """
-    if "highway" not in tags:
-        return False
-    return not any(k in tags and rx.search(str(tags[k])) for k, rx in _WALK_EXCLUDE)
 
 
 @contextmanager
@@ -189,7 +154,7 @@ def write_pbf_walk_network_xml(pbf: str | Path, out_xml: str | Path, *,
             if not way.is_way():
                 continue
             tags = _tags(way)
-            if not is_walkable_way(tags):
+            if not is_walkable(tags):
                 continue
             if bbox is not None and not any(
                 nd.location.valid() and _in_bbox(nd.lon, nd.lat, bbox) for nd in way.nodes

@@ -38,7 +38,8 @@ from coverage.fetch import (
     tags_match,
     utm_crs,
 )
-from coverage.osmfile import is_walkable_way, load_network_file
+from coverage.network import is_walkable as is_walkable_way
+from coverage.osmfile import load_network_file
 from coverage.presets import load_preset
 
 LON0, LAT0 = 116.330, 40.070

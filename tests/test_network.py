@@ -46,6 +46,11 @@ def _osm(tmp_path, ways):
         ({"highway": "service", "access": "no", "foot": "yes"}, True),
         ({"highway": "pedestrian", "area": "yes"}, False),
         ({"highway": ["residential", "motorway"]}, True),
+        ({"highway": "service", "service": "private"}, False),
+        ({"highway": "secondary", "sidewalk": "separate"}, False),
+        ({"highway": "secondary", "sidewalk:left": "separate"}, False),
+        ({"highway": "secondary", "sidewalk": "both"}, True),
+        ({"highway": "rest_area"}, False),
         ({}, False),
     ],
 )
