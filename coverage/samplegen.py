@@ -40,16 +40,19 @@ import shapely
 from scipy.spatial import cKDTree
 
 from .io import write_text
+from .network import walk_network_from_ways
 
 __all__ = [
     "CATEGORIES_TOML",
     "FACILITY_DENSITY",
     "build_sample",
     "covered_units",
+    "host_segments",
     "illustrative_compounds",
     "illustrative_facilities",
     "read_ways",
     "street_blocks",
+    "street_points",
 ]
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ SEED = 20130101
 RESIDENTS_PER_HA = 200.0  # illustrative: ~20,000 residents per km² of residential block
 SHARE_60PLUS = 0.15  # illustrative order of magnitude (Beijing 2020 census: 60+ ~ 15-20 %)
 FACILITY_RING_M = 850.0  # facilities also this far around the units (< the longest walk)
+LOAD_BUFFER_M = 900.0  # the categories' longest walk (15 min at 1.0 m/s): what a run loads
 STREET_BUFFER_M = 1500.0  # streets read around a unit to close its blocks
 OFFSET_M = (5.0, 20.0)  # facility fronts sit this far off the street centreline
 
@@ -256,28 +260,48 @@ def illustrative_compounds(units: gpd.GeoDataFrame, ways: gpd.GeoDataFrame,
                             crs=units.crs)
 
 
-def _host_segments(ways: gpd.GeoDataFrame, area: shapely.Geometry) -> np.ndarray:
-    host = ways[ways["highway"].isin(HOST_HIGHWAYS)]
-    segs = [np.hstack([c[:-1], c[1:]]) for c in
-            (np.asarray(g.coords) for g in host.geometry) if len(c) > 1]
-    if not segs:
+def host_segments(ways: gpd.GeoDataFrame, area: shapely.Geometry, *, crs: str,
+                  clip_to: shapely.Geometry | None = None) -> np.ndarray:
+    """Street segments a facility front can sit on: host streets of the main connected
+    component of the walk network circle15 builds from ``ways`` (a facility on a street island
+    would serve nobody), with their midpoint in ``area``.
+
+    ``clip_to`` is the area circle15 will load the network for (the units buffered by the longest
+    walk), so that "main component" means the same as in the run.
+
+    Returns
+    -------
+    ndarray, shape (k, 4)
+        ``x0, y0, x1, y1`` in ``crs`` (metres).
+    """
+    if len(ways) == 0:
         return np.zeros((0, 4))
-    s = np.vstack(segs)
+    net = walk_network_from_ways(ways, crs, clip_to=clip_to)
+    main = net.component[net.edge_u] == net.main_component
+    e = np.flatnonzero(main & np.isin(net.edge_highway, list(HOST_HIGHWAYS)))
+    s = np.hstack([net.node_xy[net.edge_u[e]], net.node_xy[net.edge_v[e]]])
     mx, my = (s[:, 0] + s[:, 2]) / 2, (s[:, 1] + s[:, 3]) / 2
     s = s[shapely.contains_xy(area, mx, my)]
     return s[np.hypot(s[:, 2] - s[:, 0], s[:, 3] - s[:, 1]) > 0]
 
 
-def _place(segs: np.ndarray, rng: np.random.Generator, n: int, spacing_m: float,
-           area: shapely.Geometry) -> np.ndarray:
-    """Up to ``n`` points on street fronts in ``area``, at least ``spacing_m`` apart."""
+def street_points(segs: np.ndarray, rng: np.random.Generator, n: int, spacing_m: float,
+                  area: shapely.Geometry, *, avoid: Sequence[tuple[float, float, float]] = (),
+                  others: np.ndarray | None = None, max_tries: int | None = None) -> np.ndarray:
+    """Up to ``n`` random points on street fronts in ``area``, at least ``spacing_m`` apart.
+
+    Segments are chosen in proportion to their length; points sit ``OFFSET_M`` off the
+    centreline like a building front. ``avoid`` holds ``(x, y, radius_m)`` discs left empty (gaps
+    in provision); ``others`` are points already placed that new ones keep their spacing from.
+    """
     if n <= 0 or len(segs) == 0:
         return np.zeros((0, 2))
     length = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
     cum = np.cumsum(length) / length.sum()
-    pts: list[np.ndarray] = []
+    placed = [] if others is None else [np.asarray(p, float) for p in others]
+    start = len(placed)
     tree = None
-    for _ in range(50 * n):
+    for _ in range(max_tries if max_tries is not None else 50 * n):
         i = min(int(np.searchsorted(cum, rng.random())), len(segs) - 1)
         x0, y0, x1, y1 = segs[i]
         t = rng.random()
@@ -286,14 +310,19 @@ def _place(segs: np.ndarray, rng: np.random.Generator, n: int, spacing_m: float,
         p = np.array([x0 + t * (x1 - x0) - dy * off, y0 + t * (y1 - y0) + dx * off])
         if not shapely.contains_xy(area, p[0], p[1]):
             continue
-        if pts and (tree is None or len(tree.data) != len(pts)):
-            tree = cKDTree(np.asarray(pts))
-        if pts and tree is not None and tree.query_ball_point(p, spacing_m - 1e-9):
+        if any(math.hypot(p[0] - ax, p[1] - ay) < r for ax, ay, r in avoid):
             continue
-        pts.append(p)
-        if len(pts) == n:
+        if placed and (tree is None or len(tree.data) != len(placed)):
+            tree = cKDTree(np.asarray(placed))
+        if placed and tree is not None and tree.query_ball_point(p, spacing_m - 1e-9):
+            continue
+        placed.append(p)
+        if len(placed) - start == n:
             break
-    return np.asarray(pts).reshape(-1, 2)
+    if len(placed) - start < n:
+        log.info("placed %d of %d street points (spacing %.0f m)", len(placed) - start, n,
+                 spacing_m)
+    return np.asarray(placed[start:]).reshape(-1, 2)
 
 
 def illustrative_facilities(units: gpd.GeoDataFrame, ways: gpd.GeoDataFrame,
@@ -307,10 +336,12 @@ def illustrative_facilities(units: gpd.GeoDataFrame, ways: gpd.GeoDataFrame,
         rng = np.random.default_rng(_unit_seed(seed, name))
         area = geom.buffer(FACILITY_RING_M)
         near = ways[ways.intersects(area)]
-        segs = _host_segments(near, area)
+        segs = host_segments(near, area, crs=str(units.crs),
+                             clip_to=geom.buffer(LOAD_BUFFER_M))
         km2 = area.area / 1e6
         for spec in FACILITY_DENSITY:
-            pts = _place(segs, rng, max(1, round(spec.per_km2 * km2)), spec.spacing_m, area)
+            pts = street_points(segs, rng, max(1, round(spec.per_km2 * km2)), spec.spacing_m,
+                                area)
             for k, (x, y) in enumerate(pts, start=1):
                 rows.append({"id": f"{prefix}-{spec.prefix}-{k:03d}",
                              "name": f"{spec.label}（示例）{name} {k:02d}",

@@ -50,6 +50,7 @@ from coverage.coords import wgs84_to_gcj02  # noqa: E402
 from coverage.metrics import compound_distance  # noqa: E402
 from coverage.network import WalkNetwork, walk_network_from_ways  # noqa: E402
 from coverage.reach import nearest_source_distances  # noqa: E402
+from coverage.samplegen import host_segments, street_blocks, street_points  # noqa: E402
 
 log = logging.getLogger("build_huitian_sample")
 
@@ -120,21 +121,10 @@ SLIVER_M2 = 50_000.0
 
 # --- streets -------------------------------------------------------------------------------
 
-# Street classes bounding blocks (service/track/platform lanes do not make a block edge).
-BLOCK_HIGHWAYS = {
-    "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
-    "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified",
-    "residential", "living_street", "road",
-}
-# Streets a facility front can sit on.
-HOST_HIGHWAYS = {"residential", "tertiary", "unclassified", "living_street", "service"}
+# Street blocks (which streets bound them, which sizes and shapes are kept) and facility
+# fronts follow coverage.samplegen, the same rules as any other illustrative area.
 # What circle15 loads around the units: the config's longest walk (15 min at 1.0 m/s).
 LOAD_BUFFER_M = 900.0
-
-BLOCK_MIN_M2 = 10_000.0  # 1 ha
-BLOCK_MAX_M2 = 800_000.0  # 80 ha: the 2013 data lacks many minor streets (superblocks)
-BLOCK_MIN_WIDTH_M = 60.0  # shorter side of the minimum rotated rectangle
-BLOCK_MIN_COMPACT = 0.25 # Polsby-Popper 4*pi*A/P^2 (circle 1, square 0.785)
 
 # --- facilities ----------------------------------------------------------------------------
 
@@ -171,8 +161,8 @@ PROPOSED = (("elderly_station", 6), ("elderly_centre", 2), ("psych_station", 2))
 WALK_M = {"elderly_station": 15 * 60 * 0.9, "elderly_centre": 15 * 60 * 0.9,
           "psych_station": 15 * 60 * 1.0}
 N_CANDIDATES = 150
+MAX_TRIES = 200_000  # random street points tried per placement
 CANDIDATE_SPACING_M = 150.0
-OFFSET_M = (5.0, 20.0)  # facility fronts sit this far off the street centreline
 
 OSM_HEADER = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -453,34 +443,14 @@ def write_osm(path: Path, ways: gpd.GeoDataFrame) -> tuple[int, int]:
 
 
 def build_blocks(ways: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Street blocks: polygonised street centrelines cut by the units, filtered (metres)."""
-    lines = ways.loc[ways.highway.isin(BLOCK_HIGHWAYS), "geom_m"].values
-    noded = shapely.union_all(lines)
-    polys = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
-    blocks = gpd.GeoDataFrame(geometry=list(polys), crs=CRS_M)
-    pieces = gpd.overlay(blocks, units[["name", "geometry"]], how="intersection",
-                         keep_geom_type=True)
-    pieces = pieces.explode(index_parts=False).reset_index(drop=True)
-    pieces["geometry"] = pieces.geometry.buffer(0)
-    area = pieces.area
-    compact = 4 * math.pi * area / pieces.length**2
-    rect = pieces.geometry.minimum_rotated_rectangle()
-    width = [min(_rect_sides(r)) for r in rect]
-    keep = ((area >= BLOCK_MIN_M2) & (area <= BLOCK_MAX_M2) & (compact >= BLOCK_MIN_COMPACT)
-            & (np.asarray(width) >= BLOCK_MIN_WIDTH_M))
-    log.info("blocks: %d polygons, %d pieces in units, %d kept", len(blocks), len(pieces),
-             int(keep.sum()))
-    out = pieces[keep].rename(columns={"name": "unit"}).reset_index(drop=True)
-    # each piece lies in exactly one unit by construction; check with the representative point
-    rp = out.geometry.representative_point()
-    joined = gpd.sjoin(gpd.GeoDataFrame(geometry=rp, crs=CRS_M), units, predicate="within")
-    assert (joined.sort_index()["name"].values == out["unit"].values).all()
-    return out
-
-
-def _rect_sides(rect: shapely.Geometry) -> tuple[float, float]:
-    c = np.asarray(rect.exterior.coords)
-    return float(np.hypot(*(c[1] - c[0]))), float(np.hypot(*(c[2] - c[1])))
+    """Street blocks of every unit (``coverage.samplegen.street_blocks``: polygonised street
+    centrelines cut by the unit, kept when of a plausible residential size and shape)."""
+    metric = gpd.GeoDataFrame(ways.drop(columns="geometry"), geometry="geom_m", crs=CRS_M)
+    rows = [(name, block) for name, unit in zip(units["name"], units.geometry, strict=True)
+            for block in street_blocks(metric, unit)]
+    log.info("blocks: %d kept", len(rows))
+    return gpd.GeoDataFrame({"unit": [r[0] for r in rows]}, geometry=[r[1] for r in rows],
+                            crs=CRS_M)
 
 
 def unit_totals(blocks: gpd.GeoDataFrame) -> dict[str, int]:
@@ -516,52 +486,6 @@ def build_compounds(blocks: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[st
 
 
 # --- points on streets ---------------------------------------------------------------------
-
-
-class StreetSampler:
-    """Random points on host streets of the walkable network's main component, offset a few
-    metres like a building front (a facility on a street island would serve nobody)."""
-
-    def __init__(self, net: WalkNetwork, area: shapely.Geometry) -> None:
-        main = net.component[net.edge_u] == net.main_component
-        host = np.isin(net.edge_highway, list(HOST_HIGHWAYS))
-        e = np.flatnonzero(main & host)
-        s = np.hstack([net.node_xy[net.edge_u[e]], net.node_xy[net.edge_v[e]]])
-        mid = shapely.points((s[:, 0] + s[:, 2]) / 2, (s[:, 1] + s[:, 3]) / 2)
-        s = s[shapely.contains_xy(area, shapely.get_x(mid), shapely.get_y(mid))]
-        self.segs = s
-        self.length = np.hypot(s[:, 2] - s[:, 0], s[:, 3] - s[:, 1])
-        self.cum = np.cumsum(self.length) / self.length.sum()
-
-    def sample(self, rng: np.random.Generator) -> tuple[float, float]:
-        i = int(np.searchsorted(self.cum, rng.random()))
-        x0, y0, x1, y1 = self.segs[i]
-        t = rng.random()
-        dx, dy = (x1 - x0) / self.length[i], (y1 - y0) / self.length[i]
-        off = rng.uniform(*OFFSET_M) * (1 if rng.random() < 0.5 else -1)
-        return x0 + t * (x1 - x0) - dy * off, y0 + t * (y1 - y0) + dx * off
-
-
-def place_points(sampler: StreetSampler, rng: np.random.Generator, n: int, spacing_m: float,
-                 inside: shapely.Geometry, avoid: Sequence[tuple[float, float, float]] = (),
-                 others: np.ndarray | None = None, max_tries: int = 200_000) -> np.ndarray:
-    """``n`` street points inside ``inside`` at least ``spacing_m`` apart, outside ``avoid``."""
-    pts: list[tuple[float, float]] = [] if others is None else [tuple(p) for p in others]
-    start = len(pts)
-    tries = 0
-    while len(pts) - start < n and tries < max_tries:
-        tries += 1
-        x, y = sampler.sample(rng)
-        if not shapely.contains_xy(inside, x, y):
-            continue
-        if any(math.hypot(x - ax, y - ay) < r for ax, ay, r in avoid):
-            continue
-        if any(math.hypot(x - px, y - py) < spacing_m for px, py in pts):
-            continue
-        pts.append((x, y))
-    if len(pts) - start < n:
-        log.warning("placed only %d of %d points (spacing %.0f m)", len(pts) - start, n, spacing_m)
-    return np.asarray(pts[start:], dtype=float).reshape(-1, 2)
 
 
 # --- walking distances: the product's own engine ------------------------------------------
@@ -657,7 +581,8 @@ def build(shared: Path, out: Path) -> dict:
                                  clip_to=union.buffer(LOAD_BUFFER_M))
     access = compound_access_points(net, compounds.geometry.to_numpy())
     n_comp = len(compounds)
-    sampler = StreetSampler(net, area)
+    segs = host_segments(sel.drop(columns="geom_m"), area, crs=CRS_M,
+                         clip_to=union.buffer(LOAD_BUFFER_M))
     fac_area = union.buffer(FACILITY_RING_M)
     ring = fac_area.difference(union)
     cent = compounds.geometry.centroid
@@ -669,9 +594,10 @@ def build(shared: Path, out: Path) -> dict:
         for _ in range(spec.gaps):
             k = int(rng.integers(len(cxy)))
             avoid.append((cxy[k, 0], cxy[k, 1], spec.gap_radius_m))
-        inside = place_points(sampler, rng, spec.n_inside, spec.spacing_m, union, avoid)
-        outside = place_points(sampler, rng, spec.n_ring, spec.spacing_m, ring, avoid,
-                               others=inside)
+        inside = street_points(segs, rng, spec.n_inside, spec.spacing_m, union, avoid=avoid,
+                               max_tries=MAX_TRIES)
+        outside = street_points(segs, rng, spec.n_ring, spec.spacing_m, ring, avoid=avoid,
+                                max_tries=MAX_TRIES, others=inside)
         pts = _sort_north_west(np.vstack([inside, outside]))
         placed[spec.key] = pts
         rows += _facility_rows(spec.key, spec.prefix, spec.label, pts, "illustrative", "existing")
@@ -691,7 +617,7 @@ def build(shared: Path, out: Path) -> dict:
     demand60 = compounds.population_60plus.to_numpy()
     prop_rows: list[dict] = []
     prop_pts: dict[str, np.ndarray] = {}
-    pool = place_points(sampler, rng, 2000, 60.0, union)
+    pool = street_points(segs, rng, 2000, 60.0, union, max_tries=MAX_TRIES)
     used: set[int] = set()
     for key, n in PROPOSED:
         walk = WALK_M[key]
@@ -724,7 +650,8 @@ def build(shared: Path, out: Path) -> dict:
     _write_csv(out / "proposed_2020.csv", prop_rows)
 
     # --- candidate sites ---
-    cand = _sort_north_west(place_points(sampler, rng, N_CANDIDATES, CANDIDATE_SPACING_M, union))
+    cand = _sort_north_west(street_points(segs, rng, N_CANDIDATES, CANDIDATE_SPACING_M, union,
+                                          max_tries=MAX_TRIES))
     cand_rows = _facility_rows("", "CAND", "候选点", cand, "illustrative", "candidate",
                                names=[f"候选存量空间（示例）{k + 1:03d}" for k in range(len(cand))])
     _write_csv(out / "candidates.csv", cand_rows)
