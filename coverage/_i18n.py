@@ -41,7 +41,7 @@ _T: dict[str, tuple[str, str]] = {
     "beyond_note": ("“> {minutes:g}”表示 {minutes:g} 分钟内无法步行到达（或路网不连通）。",
                     "“> {minutes:g}” means not reachable on foot within {minutes:g} minutes "
                     "(or not connected by the street network)."),
-    "cluster_tip": ("{n} 处{label}（放大查看）", "{n} × {label} (zoom in)"),
+    "cluster_legend": ("聚合点：同类设施数量", "cluster: number of facilities"),
     "unit": ("单元", "Unit"),
     "population": ("人口", "Population"),
     "population_60plus": ("60岁以上人口", "Population 60+"),
@@ -59,7 +59,7 @@ _T: dict[str, tuple[str, str]] = {
     "off_network": ("距路网过远", "far from the street network"),
     "rank": ("排名", "Rank"),
     "gain": ("新增覆盖需求", "Demand gained"),
-    "cum_pct": ("累计覆盖率", "Cumulative coverage"),
+    "cum_pct": ("累计覆盖率（%）", "Cumulative coverage (%)"),
     "method": ("方法", "Method"),
     "method_greedy": ("贪心排序", "greedy ranking"),
     "method_optimal": ("最优（整数规划）", "optimal (integer programme)"),

@@ -181,9 +181,10 @@ def _element_classes():
     class GeoJsonLayer(Layer):
         """An ``L.geoJSON`` layer over shared data with JS style / feature hooks.
 
-        Tooltips and popups come from the features' ``t`` / ``p`` properties, which hold
-        HTML already escaped in Python. The layer is registered in ``window.circle15Layers``
-        under ``key`` (used by tests and for scripting).
+        Tooltips and popups come from the features' ``tt`` (or else ``t``) / ``p``
+        properties, which hold HTML already escaped in Python (``t`` is the feature's name).
+        The layer is registered in ``window.circle15Layers`` under ``key`` (used by tests and
+        for scripting).
         """
 
         _template = Template(
@@ -195,7 +196,7 @@ def _element_classes():
             "  interactive: {{ this.interactive|tojson }},\n"
             "  onEachFeature: function (f, l) {\n"
             "    var p = f.properties || {};\n"
-            "    if (p.t) { l.bindTooltip(p.t, {{ this.tooltip_opts }}); }\n"
+            "    if (p.tt || p.t) { l.bindTooltip(p.tt || p.t, {{ this.tooltip_opts }}); }\n"
             "    if (p.p) { l.bindPopup(p.p, {maxWidth: 420}); }\n"
             "  }\n"
             "});\n"
@@ -224,7 +225,7 @@ def _element_classes():
             "var {{ this.get_name() }} = L.markerClusterGroup({\n"
             "  showCoverageOnHover: false, maxClusterRadius: 40,\n"
             "  iconCreateFunction: function (c) { return L.divIcon({\n"
-            "    className: 'c15-cluster', iconSize: [30, 30], html: '<div style=\"background:'"
+            "    className: 'c15-cluster', iconSize: [30, 30], html: '<div style=\"border-color:'"
             " + {{ this.colour|tojson }} + '\">' + c.getChildCount() + '</div>'}); }\n"
             "});\n"
             "{{ this.data_name }}.forEach(function (f) {\n"
@@ -292,9 +293,10 @@ def _css(lang: str) -> str:
 .c15-site div{{min-width:20px;height:20px;padding:0 3px;border-radius:10px;border-color:#000}}
 .c15-site.c15-optimal div{{border:3px solid #ffd700;box-shadow:0 0 0 2px #000,
  0 0 8px 3px #ffd700}}
-.c15-cluster div{{width:30px;height:30px;border-radius:50%;color:#fff;opacity:.85;
- display:flex;align-items:center;justify-content:center;font:700 12px sans-serif;
- border:2px solid #fff}}
+.c15-cluster div{{width:22px;height:22px;border-radius:50%;color:#222;background:#fff;
+ display:flex;align-items:center;justify-content:center;font:700 11px sans-serif;
+ border:4px solid;box-shadow:0 0 2px rgba(0,0,0,.6)}}
+.c15-lg div{{display:inline-flex;vertical-align:-5px}}
 .c15-unit-label{{background:rgba(255,255,255,.75);border:0;box-shadow:none;
  font:600 13px sans-serif;color:#333}}
 .c15-pop table{{border-collapse:collapse;margin-top:4px}}
@@ -339,7 +341,8 @@ def _compound_popup(row: Any, cats: tuple[Category, ...], lang: str, with_prop: 
     note = (f'<small>{tr("beyond_note", lang, minutes=max_min)}</small>'
             if max_min and any(_fmt_min(row.get(f"walk_min_{c.key}{suf}"), lang, max_min)
                                .startswith(">") for c in cats
-                               for suf in ("", "_with_proposed"))
+                               for suf in ("", "_with_proposed")
+                               if f"walk_min_{c.key}{suf}" in row)
             else "")
     return head + "<table>" + "".join(rows) + "</table>" + note + "</div>"
 
@@ -437,9 +440,12 @@ def build_map(config: AreaConfig, out_dir: Path, *, lang: str = "zh") -> folium.
         keys = [c.key for c in cats]
         bits = _bits(cd, [f"covered_{k}" for k in keys])
         bits_p = _bits(cd, [f"covered_{k}_with_proposed" for k in keys])
+        max_min = config.max_walk_min
         props = [
             {"t": _e(r.get("name")) or _e(r.get("id")),
-             "p": _compound_popup(r, cats, lang, with_prop), "c": b_, "w": bp}
+             "tt": (_e(r.get("name")) or _e(r.get("id")))
+             + f' · {tr("n_of_cats", lang, n=b_.count("1"), total=len(cats))}',
+             "p": _compound_popup(r, cats, lang, with_prop, max_min), "c": b_, "w": bp}
             for r, b_, bp in zip(recs, bits, bits_p, strict=True)
         ]
         data = JsonData(_features(cd, props))
@@ -447,12 +453,15 @@ def build_map(config: AreaConfig, out_dir: Path, *, lang: str = "zh") -> folium.
         n_cat = len(cats)
 
         def all_style(field: str) -> str:
+            # all categories -> green, none -> red, in between by share (SHARE_COLOURS)
+            share = "".join(f"q >= {lo} ? {json.dumps(col)} : " for lo, col in SHARE_COLOURS)
             return (
                 "function (f) { var s = f.properties." + field + ", n = (s.match(/1/g) || [])"
-                ".length; var c = n === " + str(n_cat) + " ? " + json.dumps(COVERED_COLOUR)
-                + " : (n > 0 ? " + json.dumps(PARTIAL_COLOUR) + " : "
-                + json.dumps(UNCOVERED_COLOUR) + "); return {color: '#333', weight: 1, "
-                "fillColor: c, fillOpacity: 0.6, className: 'c15-compound'}; }"
+                ".length, q = n / " + str(n_cat) + "; var c = n === " + str(n_cat) + " ? "
+                + json.dumps(COVERED_COLOUR) + " : (n === 0 ? " + json.dumps(UNCOVERED_COLOUR)
+                + " : (" + share + json.dumps(SHARE_COLOURS[-1][1]) + ")); "
+                "return {color: '#333', weight: 1, fillColor: c, fillOpacity: 0.6, "
+                "className: 'c15-compound'}; }"
             )
 
         GeoJsonLayer("compounds_all", _e(tr("all_categories", lang)), data.get_name(),
@@ -507,13 +516,17 @@ def build_map(config: AreaConfig, out_dir: Path, *, lang: str = "zh") -> folium.
         ]
         data = JsonData(pts)
         m.add_child(data, name="circle15_facilities_data")
+        # 12 categories of facilities at once hide the compounds: show the categories being
+        # sited (new_sites > 0), or the first one; the rest are a click away.
+        shown = {c.key for c in cats if c.new_sites} or {cats[0].key}
         for cat in cats:
             if not (fd["category"] == cat.key).any():
                 continue
             icon = (f'<div style="background:{colours[cat.key]}">{number[cat.key]}</div>')
             ClusterLayer(f"facilities_{cat.key}",
                          _e(tr("facilities_cat", lang, label=labels[cat.key])),
-                         data.get_name(), cat.key, colours[cat.key], icon).add_to(m)
+                         data.get_name(), cat.key, colours[cat.key], icon,
+                         show=cat.key in shown).add_to(m)
 
     # --- proposed stations (distinct: dashed squares marked P)
     if with_prop:
@@ -612,7 +625,7 @@ def _add_sites(m, config, out_dir, cand, sel, lang, labels, colours, JsonData,
                 f'{tr("gain", lang)}: {_fmt_int(r.get("gain_demand"))}',
             ]
             if cum is not None and not (isinstance(cum, float) and math.isnan(cum)):
-                lines.append(f'{tr("cum_pct", lang)}: {float(cum):.1f}%')
+                lines.append(f'{tr("cum_pct", lang)}: {float(cum):.1f}')
             props.append({
                 "t": f'#{_fmt_int(r.get("rank"))} {_e(labels.get(cat_key, cat_key))} · '
                      f'{_e(r.get("name"))} (+{_fmt_int(r.get("gain_demand"))})',
@@ -639,7 +652,8 @@ def _legend_html(cats, lang, colours, number, with_prop: bool) -> str:
     sw = '<span class="c15-sw" style="background:{}"></span>{}<br>'
     parts = [f"<b>{tr('all_categories', lang)}</b>",
              sw.format(COVERED_COLOUR, tr("all_covered", lang)),
-             sw.format(PARTIAL_COLOUR, tr("some_covered", lang)),
+             *(sw.format(col, tr(key, lang)) for (_, col), key in
+               zip(SHARE_COLOURS, ("most_covered", "half_covered", "few_covered"), strict=True)),
              sw.format(UNCOVERED_COLOUR, tr("none_covered", lang)),
              f"<b>{tr('category', lang)}</b>",
              sw.format(COVERED_COLOUR, tr("covered", lang)),
@@ -649,6 +663,8 @@ def _legend_html(cats, lang, colours, number, with_prop: bool) -> str:
         parts.append(f'<span class="c15-dot" style="background:{colours[cat.key]}">'
                      f'{number[cat.key]}</span>{_e(cat_label(cat, lang))} '
                      f"({cat.minutes:g} min)<br>")
+    parts.append('<span class="c15-cluster c15-lg"><div style="border-color:#888">7</div>'
+                 f"</span> {tr('cluster_legend', lang)}<br>")
     if with_prop:
         parts.append('<span class="c15-prop"><div style="background:#888">P</div></span> '
                      f"{tr('proposed', lang)}<br>")

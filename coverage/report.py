@@ -17,6 +17,7 @@ import io
 import logging
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,35 @@ def _file_date(path: Path | None) -> str:
 
 def _pct(num: float, den: float) -> float:
     return round(100.0 * num / den, 1) if den else float("nan")
+
+
+class Beyond:
+    """A walking time beyond the search limit (NaN in the results), shown as "> N"."""
+
+    def __init__(self, minutes: float) -> None:
+        self.minutes = float(minutes)
+
+    def __str__(self) -> str:
+        return f"> {self.minutes:g}"
+
+    def __repr__(self) -> str:
+        return f"Beyond({self.minutes:g})"
+
+
+def method_label(method: str, lang: str) -> str:
+    """Display name of a siting method: ``greedy``, ``optimal``, ``set_cover``, ``set_cover_95``."""
+    if method in ("greedy", "optimal", "set_cover"):
+        return tr(f"method_{method}", lang)
+    m = re.fullmatch(r"set_cover_(\d+(?:\.\d+)?)", str(method))
+    return tr("method_set_cover_pct", lang, pct=m.group(1)) if m else str(method)
+
+
+def scenario_label(scenario: str, lang: str) -> str:
+    """Display name of a scenario: ``existing``, ``with_proposed``, ``optimal_6``, ``greedy_6``."""
+    if scenario in ("existing", "with_proposed", "greedy", "optimal", "set_cover"):
+        return tr(f"scenario_{scenario}", lang)
+    m = re.fullmatch(r"(optimal|greedy|set_cover)_(\w+)", str(scenario))
+    return tr(f"scenario_{m.group(1)}_k", lang, k=m.group(2)) if m else str(scenario)
 
 
 # --- tables (shared by HTML and XLSX; headers already in the chosen language) --------------------
@@ -194,7 +224,10 @@ def build_tables(config: AreaConfig, out_dir: Path, *, lang: str = "zh") -> dict
         miss = [", ".join(label[col.removeprefix("covered_")] for col in cov_cols if not r[col])
                 for _, r in cov.loc[unc.index].iterrows()]
         walk_cols = [f"walk_min_{c.key}" for c in cats if f"walk_min_{c.key}" in compounds]
-        worst = unc[walk_cols].max(axis=1, skipna=False) if walk_cols else np.nan
+        worst = np.asarray(unc[walk_cols].max(axis=1, skipna=False) if walk_cols else
+                           np.full(len(unc), np.nan), float)
+        beyond = Beyond(config.max_walk_min)
+        worst_shown = [beyond if math.isnan(w) else round(float(w), 1) for w in worst]
         t["uncovered"] = pd.DataFrame({
             tr("name", lang): unc["name"].astype(str).values,
             tr("unit", lang): unc["unit"].astype(str).values,
@@ -203,14 +236,19 @@ def build_tables(config: AreaConfig, out_dir: Path, *, lang: str = "zh") -> dict
                                                    pd.Series(np.nan, unc.index)).values,
             tr("n_missing", lang): (~cov.loc[unc.index]).sum(axis=1).values,
             tr("missing_categories", lang): miss,
-            tr("max_walk_min", lang): np.round(np.asarray(worst, float), 1),
+            tr("max_walk_min", lang): worst_shown,
         })
+        # most categories missing first, then most residents
+        order = np.lexsort((-unc["population"].to_numpy(float),
+                            -(~cov.loc[unc.index]).sum(axis=1).to_numpy()))
+        t["uncovered"] = t["uncovered"].iloc[order].reset_index(drop=True)
 
     t["sites"] = None
     if sites is not None and len(sites):
         s = sites.copy()
-        s["method"] = [tr(f"method_{m}", lang) if f"method_{m}" in _method_keys() else m
-                       for m in s["method"]]
+        s["method"] = [method_label(m, lang) for m in s["method"]]
+        if "cumulative_coverage_pct" in s:
+            s["cumulative_coverage_pct"] = s["cumulative_coverage_pct"].round(1)
         s["category"] = [label.get(k, k) for k in s["category"]]
         cols = ["method", "category", "rank", "name", "candidate_id", "lon", "lat",
                 "gain_demand", "cumulative_demand_covered", "cumulative_coverage_pct"]
@@ -225,23 +263,119 @@ def build_tables(config: AreaConfig, out_dir: Path, *, lang: str = "zh") -> dict
     if scenarios is not None and len(scenarios):
         sc = scenarios.copy()
         sc["category"] = [label.get(k, k) for k in sc["category"]]
-        sc["scenario"] = [tr(f"scenario_{v}", lang) if f"scenario_{v}" in _scenario_keys()
-                          else v for v in sc["scenario"]]
+        sc["scenario"] = [scenario_label(v, lang) for v in sc["scenario"]]
         t["scenarios"] = sc.rename(columns={
             "category": tr("category", lang), "scenario": tr("scenario", lang),
             "sites_added": tr("sites_added", lang), "demand_covered": tr("demand_covered", lang),
             "coverage_pct": tr("coverage_pct", lang),
             "compounds_uncovered": tr("compounds_uncovered", lang)})
+    t["site_blocks"] = _site_blocks(config, sites, scenarios, lang)
+    if t["chart_ba"] is not None and scenarios is not None and len(scenarios):
+        opt = scenarios[scenarios["scenario"].astype(str).str.match(r"optimal(_|$)")]
+        opt = opt.drop_duplicates("category").set_index("category")["coverage_pct"]
+        t["chart_ba"]["optimal"] = opt.reindex(t["chart_ba"].index).to_numpy(float)
+    t["notes"] = _notes(config, out_dir, compounds, lang)
     return t
 
 
-def _method_keys() -> set[str]:
-    return {"method_greedy", "method_optimal", "method_set_cover"}
+def _site_blocks(config: AreaConfig, sites: pd.DataFrame | None,
+                 scenarios: pd.DataFrame | None, lang: str) -> dict[str, Any] | None:
+    """The siting section's tables: a summary per category, the greedy rankings, the rest.
+
+    Returns None when no sites were computed, else a dict with ``summary`` (one row per
+    category with sites), ``rankings`` (list of (category label, ranking table)) and ``other``
+    (set-cover selections, or None).
+    """
+    if sites is None or not len(sites):
+        return None
+    label = {c.key: cat_label(c, lang) for c in config.categories}
+    scen = scenarios if scenarios is not None else pd.DataFrame(
+        columns=["category", "scenario", "coverage_pct", "demand_covered"])
+    rows, rankings = [], []
+    keys = [c.key for c in config.categories if (sites["category"] == c.key).any()]
+    keys += [k for k in sites["category"].drop_duplicates() if k not in keys]
+    for key in keys:
+        s = sites[sites["category"] == key]
+        opt = s[s["method"] == "optimal"].sort_values("rank")
+        greedy = s[s["method"] == "greedy"].sort_values("rank")
+        sc = scen[scen["category"] == key].set_index("scenario")
+        cat = next((c for c in config.categories if c.key == key), None)
+        opt_sc = [v for v in sc.index if re.fullmatch(r"optimal(_\w+)?", str(v))]
+        greedy_sc = [v for v in sc.index if re.fullmatch(r"greedy(_\w+)?", str(v))]
+        row = {
+            tr("category", lang): label.get(key, key),
+            tr("sites_requested", lang): cat.new_sites if cat is not None else None,
+            tr("sites_chosen", lang): ", ".join(
+                f"{cid} {nm}" for cid, nm in zip(opt["candidate_id"], opt["name"].fillna(""),
+                                                  strict=True)) or None,
+            tr("coverage_before", lang): (float(sc.loc["existing", "coverage_pct"])
+                                          if "existing" in sc.index else None),
+            tr("coverage_after", lang): (float(sc.loc[opt_sc[0], "coverage_pct"])
+                                         if opt_sc else None),
+        }
+        for m in sorted({str(v) for v in s["method"] if str(v).startswith("set_cover_")},
+                        key=lambda v: float(v.removeprefix("set_cover_") or 0)):
+            row[tr("sites_for_pct", lang, pct=m.removeprefix("set_cover_"))] = int(
+                (s["method"] == m).sum())
+        if opt_sc and greedy_sc:
+            same = np.isclose(float(sc.loc[opt_sc[0], "demand_covered"]),
+                              float(sc.loc[greedy_sc[0], "demand_covered"]))
+            row[tr("greedy_equals_optimal", lang)] = tr("yes" if same else "no", lang)
+        rows.append(row)
+        if len(greedy):
+            in_opt = set(opt["candidate_id"])
+            rankings.append((label.get(key, key), pd.DataFrame({
+                tr("rank", lang): greedy["rank"].astype(int).to_numpy(),
+                tr("name", lang): greedy["name"].fillna("").astype(str).to_numpy(),
+                tr("candidate_id", lang): greedy["candidate_id"].astype(str).to_numpy(),
+                tr("lon", lang): [f"{v:.5f}" for v in greedy["lon"]],
+                tr("lat", lang): [f"{v:.5f}" for v in greedy["lat"]],
+                tr("gain", lang): greedy["gain_demand"].round().astype(int).to_numpy(),
+                tr("cum_demand", lang): greedy["cumulative_demand_covered"].round()
+                .astype(int).to_numpy(),
+                tr("cum_pct", lang): greedy["cumulative_coverage_pct"].round(1).to_numpy(),
+                tr("in_optimal", lang): ["★" if c in in_opt else ""
+                                         for c in greedy["candidate_id"]],
+            })))
+    other = sites[~sites["method"].isin(["greedy", "optimal"])]
+    other_tbl = None
+    if len(other):
+        other_tbl = pd.DataFrame({
+            tr("method", lang): [method_label(m, lang) for m in other["method"]],
+            tr("category", lang): [label.get(k, k) for k in other["category"]],
+            tr("rank", lang): other["rank"].astype(int).to_numpy(),
+            tr("name", lang): other["name"].fillna("").astype(str).to_numpy(),
+            tr("candidate_id", lang): other["candidate_id"].astype(str).to_numpy(),
+            tr("gain", lang): other["gain_demand"].round().astype(int).to_numpy(),
+            tr("cum_pct", lang): other["cumulative_coverage_pct"].round(1).to_numpy(),
+        })
+    return {"summary": pd.DataFrame(rows), "rankings": rankings, "other": other_tbl}
 
 
-def _scenario_keys() -> set[str]:
-    return {"scenario_existing", "scenario_with_proposed", "scenario_greedy",
-            "scenario_optimal", "scenario_set_cover"}
+def _notes(config: AreaConfig, out_dir: Path, compounds: pd.DataFrame | None,
+           lang: str) -> list[str]:
+    """Run-specific limitations (plain text, escaped by the caller)."""
+    notes = []
+    if compounds is not None:
+        walk = compounds[[c for c in compounds.columns if c.startswith("walk_min_")]]
+        if walk.isna().to_numpy().any():
+            notes.append(tr("beyond_note", lang, minutes=config.max_walk_min))
+    islands = _csv(out_dir / "islands.csv")
+    if islands is not None:
+        if not len(islands):
+            notes.append(tr("islands_none", lang))
+        else:
+            kinds = ("compounds", "facilities", "proposed")
+            items = [" ".join(str(v) for v in (
+                tr(f"layer_{r.layer}", lang) if r.layer in kinds else r.layer, r.id,
+                "" if pd.isna(r.name) else r.name) if str(v))
+                for r in islands.head(10).itertuples()]
+            if len(islands) > 10:
+                items.append("…")
+            gap = pd.to_numeric(islands["gap_m"], errors="coerce").max()
+            notes.append(tr("islands_some", lang, n=len(islands),
+                            gap=0.0 if pd.isna(gap) else float(gap), items="; ".join(items)))
+    return notes
 
 
 # --- charts --------------------------------------------------------------------------------------
@@ -319,14 +453,19 @@ def _charts(config: AreaConfig, t: dict[str, Any], lang: str) -> dict[str, str]:
             fig = Figure(figsize=(max(5.0, 0.8 * len(ba) + 2.5), 3.6))
             ax = fig.add_subplot()
             x = np.arange(len(ba))
-            ax.bar(x - 0.2, ba["existing"], 0.4, label=txt("scenario_existing"), color="#999")
+            series = [("existing", "scenario_existing", "#999")]
             if ba["with_proposed"].notna().any():
-                ax.bar(x + 0.2, ba["with_proposed"], 0.4, label=txt("scenario_with_proposed"),
-                       color="#2e9e44")
+                series.append(("with_proposed", "scenario_with_proposed", "#2e9e44"))
+            if "optimal" in ba and ba["optimal"].notna().any():
+                series.append(("optimal", "scenario_chart_optimal", "#e6ab02"))
+            width = 0.8 / len(series)
+            for i, (col, key, colour) in enumerate(series):
+                ax.bar(x + (i - (len(series) - 1) / 2) * width, ba[col], width,
+                       label=txt(key), color=colour)
             ax.set_xticks(x, [plain(labels[k]) for k in ba.index], rotation=35, ha="right")
             ax.set_ylim(0, 120)
             ax.set_ylabel("%")
-            ax.legend(loc="upper right", ncol=2, fontsize=8)
+            ax.legend(loc="upper right", ncol=len(series), fontsize=8)
             ax.set_title(txt("chart_before_after"), fontsize=11)
             out["ba"] = _png(fig)
     return out
@@ -338,13 +477,15 @@ def _cell(v: Any) -> tuple[str, str]:
     """(display text, sort value) for one table cell, both HTML-escaped."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–", ""
+    if isinstance(v, Beyond):
+        return html.escape(str(v)), "1e12"
     if isinstance(v, (bool, np.bool_)):
         return ("✓" if v else "✗"), str(int(v))
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}", str(int(v))
     if isinstance(v, (float, np.floating)):
         f = float(v)
-        text = f"{f:,.0f}" if f.is_integer() and abs(f) >= 1000 else f"{f:,.6g}"
+        text = f"{f:,.0f}" if f.is_integer() and abs(f) >= 1000 else f"{f:,.10g}"
         return text, repr(f)
     s = html.escape(str(v), quote=True)
     return s, s
@@ -362,7 +503,8 @@ def _table(df: pd.DataFrame | None, lang: str, *, sortable: bool = False,
         cells = []
         for v in row:
             text, key = _cell(v)
-            num = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            num = (isinstance(v, (int, float, np.integer, np.floating, Beyond))
+                   and not isinstance(v, bool))
             cells.append(f'<td data-v="{key}"{" class=n" if num else ""}>{text}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f"<table{cls}{tid}><thead><tr>{head}</tr></thead>"
@@ -381,6 +523,8 @@ th{background:#f0f4f0}td.n{text-align:right;font-variant-numeric:tabular-nums}
 table.sortable th{cursor:pointer;user-select:none}
 table.sortable th.asc::after{content:" ▲"}table.sortable th.desc::after{content:" ▼"}
 .nc{color:#a60;font-style:italic}.meta{color:#666}img{max-width:100%}
+h3{font-size:1.05em;margin-top:1.4em}summary{cursor:pointer;margin:1em 0;font-weight:600}
+#uncovered td:nth-child(-n+2){white-space:nowrap}
 nav ol{columns:2}dl.kv{display:grid;grid-template-columns:max-content auto;gap:2px 1em}
 dl.kv dt{font-weight:600}dl.kv dd{margin:0}
 @media print{nav{display:none}h2{break-after:avoid}table{break-inside:auto}}
@@ -408,6 +552,22 @@ document.querySelectorAll('table.sortable').forEach(function (t) {
 """
 
 
+def _sites_html(blocks: dict[str, Any] | None, lang: str) -> str:
+    if blocks is None:
+        return _table(None, lang)
+    e = html.escape
+    out = [f'<p>{tr("sites_note", lang)}</p>', f'<h3>{tr("sites_summary", lang)}</h3>',
+           _table(blocks["summary"], lang, table_id="sites-summary")]
+    for i, (name, tbl) in enumerate(blocks["rankings"]):
+        out.append(f"<h3>{e(tr('ranking_of', lang, label=name))}</h3>")
+        out.append(_table(tbl, lang, sortable=True, table_id=f"ranking-{i + 1}"))
+    if blocks["other"] is not None:
+        out.append(f"<details><summary>{tr('set_cover_lists', lang)}</summary>"
+                   f"{_table(blocks['other'], lang, sortable=True, table_id='set-cover')}"
+                   "</details>")
+    return "".join(out)
+
+
 def render_html(config: AreaConfig, t: dict[str, Any], charts: dict[str, str], *,
                 lang: str = "zh") -> str:
     """The report as one self-contained HTML string (inline CSS, images and script)."""
@@ -423,6 +583,8 @@ def render_html(config: AreaConfig, t: dict[str, Any], charts: dict[str, str], *
                  f"<p>{tr('method_text', lang)}</p>" + _table(t["method"], lang)))
 
     body = _table(t["unit_cov"], lang)
+    if t["unit_cov"] is not None:
+        body = f'<p class="meta">{tr("pct_table_note", lang)}</p>' + body
     if "unit" in charts:
         body += (f'<img alt="{e(tr("chart_unit_cov", lang))}" '
                  f'src="data:image/png;base64,{charts["unit"]}">')
@@ -436,8 +598,7 @@ def render_html(config: AreaConfig, t: dict[str, Any], charts: dict[str, str], *
         body = (f'<p class="meta">{tr("sort_hint", lang)}</p>' if unc is not None else "")
         body += _table(unc, lang, sortable=True, table_id="uncovered")
     secs.append(("uncovered", tr("sec_uncovered", lang), body))
-    secs.append(("sites", tr("sec_sites", lang),
-                 _table(t["sites"], lang, sortable=True, table_id="sites")))
+    secs.append(("sites", tr("sec_sites", lang), _sites_html(t.get("site_blocks"), lang)))
 
     body = _table(t["scenarios"], lang)
     if "ba" in charts:
@@ -445,7 +606,7 @@ def render_html(config: AreaConfig, t: dict[str, Any], charts: dict[str, str], *
                  f'src="data:image/png;base64,{charts["ba"]}">')
     secs.append(("scenarios", tr("sec_scenarios", lang), body))
 
-    lims = "".join(f"<li>{x}</li>" for x in tr("limitations", lang))
+    lims = "".join(f"<li>{e(x)}</li>" for x in (*t.get("notes", ()), *tr("limitations", lang)))
     secs.append(("provenance", tr("sec_provenance", lang),
                  f"<p>{tr('osm_credit', lang)}</p><ul>{lims}</ul>"))
 
@@ -468,6 +629,8 @@ def render_html(config: AreaConfig, t: dict[str, Any], charts: dict[str, str], *
 def _xl_value(v: Any) -> Any:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
+    if isinstance(v, Beyond):
+        return str(v)
     if isinstance(v, np.generic):
         return v.item()
     return v

@@ -8,6 +8,7 @@ Screenshots go to the module's tmp folder (printed in the test names' output).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -200,3 +201,157 @@ def test_report_renders_sorts_and_escapes(driver, pages):
     driver.set_window_size(1280, 900)
     assert _alerts(driver) == []
     assert _js_errors(driver) == []
+
+
+# --- the real pipeline on the embedded Huitian sample ------------------------------------------
+
+@pytest.fixture(scope="module")
+def real_pages(sample_result, tmp_path_factory):
+    """Map (zh, en) and report (en) of the real coverage and siting results of the sample."""
+    from coverage.pipeline import write_coverage
+    from coverage.planning import select_sites
+
+    tmp = tmp_path_factory.mktemp("real")
+    out = tmp / "out"
+    write_coverage(sample_result, out, select_sites(sample_result))
+    cfg = sample_result.config
+    pages = {"out": out, "shots": tmp,
+             "map": write_map(cfg, out, tmp / "huitian_coverage.html"),
+             "map_en": write_map(cfg, out, tmp / "huitian_coverage_en.html", lang="en")}
+    write_report(cfg, out, lang="en")
+    pages["report"] = out / "report.html"
+    return pages
+
+
+def _popup_minutes(driver) -> dict[str, str]:
+    """Category label -> the 'walk (min)' cell of the open compound popup."""
+    cells = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-popup-content table tr'))"
+        ".map(function (tr) { return Array.from(tr.querySelectorAll('td'))"
+        ".map(function (c) { return c.textContent.trim(); }); });")
+    return {c[0]: c[1] for c in cells if len(c) >= 2}
+
+
+def test_real_map_layers_compounds_and_popup(driver, real_pages, sample_result):
+    import pandas as pd
+
+    from coverage._i18n import tr
+    from coverage.maps import COVERED_COLOUR, UNCOVERED_COLOUR
+
+    path = real_pages["map"]
+    assert path.stat().st_size <= 10 * 1024 * 1024
+    t0 = time.perf_counter()
+    _open(driver, path)
+    assert time.perf_counter() - t0 < 15  # two loads of the page (see _open)
+    cfg, comp = sample_result.config, sample_result.compounds
+    # every layer a planner looks for, in this order
+    want = [tr("all_categories", "zh"), tr("all_categories_proposed", "zh")]
+    want += [tr("compounds_cat", "zh", label=c.label) for c in cfg.categories]
+    want += [tr("units", "zh")]
+    want += [tr("facilities_cat", "zh", label=c.label) for c in cfg.categories
+             if (sample_result.facilities["category"] == c.key).any()]
+    want += [tr("proposed", "zh")]
+    want += [tr("isochrones_cat", "zh", minutes=c.minutes, label=c.label)
+             for c in cfg.categories]
+    want += [tr("candidates", "zh"), tr("ranked_sites", "zh"), tr("optimal_sites", "zh")]
+    labels = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".map(function (l) { return l.textContent.trim(); });")
+    assert labels == want
+    # one SVG path per compound in the (only visible) all-categories layer, coloured by share
+    fills = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-overlay-pane path.c15-compound'))"
+        ".map(function (p) { return p.getAttribute('fill'); });")
+    assert len(fills) == len(comp)
+    assert fills.count(COVERED_COLOUR) == int(comp["all_covered"].sum())
+    assert fills.count(UNCOVERED_COLOUR) == int((comp["n_categories_covered"] == 0).sum())
+    # a real click on the most populous compound that is not under a marker
+    table = pd.read_csv(real_pages["out"] / "compounds.csv", encoding="utf-8")
+    order = table.sort_values("population", ascending=False)["name"].tolist()
+    name = driver.execute_script(
+        "var names = arguments[0], hit = {};"
+        "circle15Layers.compounds_all.eachLayer(function (l) {"
+        " var el = l.getElement(), r = el.getBoundingClientRect();"
+        " var at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);"
+        " if (at === el) { hit[l.feature.properties.t] = true; } });"
+        "return names.find(function (n) { return hit[n]; });", order)
+    assert name, "no compound is clickable"
+    el = driver.execute_script(
+        "var n = arguments[0], el = null; circle15Layers.compounds_all.eachLayer(function (l) {"
+        " if (l.feature.properties.t === n) { el = l.getElement(); } }); return el;", name)
+    el.click()
+    time.sleep(0.3)
+    popup = driver.find_element("css selector", ".leaflet-popup-content").text
+    row = table.set_index("name").loc[name]
+    assert row["unit"] in popup and f"{int(row['population']):,}" in popup
+    shown = _popup_minutes(driver)
+    for cat in cfg.categories:
+        v = row[f"walk_min_{cat.key}"]
+        if pd.isna(v):
+            assert shown[cat.label] == f"> {cfg.max_walk_min:g}"
+        else:  # the CSV keeps 2 decimals, the popup 1
+            assert abs(float(shown[cat.label]) - v) <= 0.051, (cat.key, shown[cat.label], v)
+    driver.save_screenshot(str(real_pages["shots"] / "real_map_popup.png"))
+    # a compound with no facility of some category within the search limit says so
+    nan_rows = table[table[[f"walk_min_{c.key}" for c in cfg.categories]].isna().any(axis=1)]
+    if len(nan_rows):
+        r = nan_rows.iloc[0]
+        driver.execute_script(
+            "var n = arguments[0]; circle15Layers.compounds_all.eachLayer(function (l) {"
+            " if (l.feature.properties.t === n) { l.openPopup(); } });", r["name"])
+        time.sleep(0.2)
+        shown = _popup_minutes(driver)
+        gone = [c for c in cfg.categories if pd.isna(r[f"walk_min_{c.key}"])]
+        assert all(shown[c.label] == f"> {cfg.max_walk_min:g}" for c in gone)
+    assert _js_errors(driver) == []
+    assert _alerts(driver) == []
+
+
+def test_real_english_map_and_report(driver, real_pages, sample_result):
+    import pandas as pd
+
+    cfg = sample_result.config
+    _open(driver, real_pages["map_en"])
+    labels = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".map(function (l) { return l.textContent.trim(); });")
+    assert f"Compounds: {cfg.categories[0].label_en}" in labels
+    assert not any(re.search(r"[\u4e00-\u9fff]", lab) for lab in labels)
+    driver.save_screenshot(str(real_pages["shots"] / "real_map_en.png"))
+    assert _js_errors(driver) == []
+
+    _open(driver, real_pages["report"])
+    comp = sample_result.compounds
+    rows = driver.find_elements("css selector", "table#uncovered tbody tr")
+    assert len(rows) == int((~comp["all_covered"]).sum())
+    sites = pd.read_csv(real_pages["out"] / "sites.csv", encoding="utf-8")
+    summary = driver.find_element("css selector", "table#sites-summary").text
+    for cid in sites.loc[sites["method"] == "optimal", "candidate_id"]:
+        assert cid in summary
+    # one greedy ranking per sited category, every candidate in rank order, optimal starred
+    keys = sites.loc[sites["method"] == "greedy", "category"].unique()
+    for i, key in enumerate(keys):
+        ranked = sites[(sites["method"] == "greedy") & (sites["category"] == key)]
+        cells = driver.execute_script(
+            "return Array.from(document.querySelectorAll(arguments[0])).map(function (tr) {"
+            " return Array.from(tr.cells).map(function (c) { return c.textContent; }); });",
+            f"table#ranking-{i + 1} tbody tr")
+        assert [c[2] for c in cells] == ranked["candidate_id"].tolist()
+        opt = set(sites.loc[(sites["method"] == "optimal") & (sites["category"] == key),
+                            "candidate_id"])
+        assert {c[2] for c in cells if c[-1] == "★"} == opt
+    assert not driver.find_elements("css selector", f"table#ranking-{len(keys) + 1}")
+    body = driver.find_element("css selector", "body").get_attribute("textContent")
+    for raw in ("set_cover_95", "set_cover_100", "optimal_", "greedy_"):
+        assert raw not in body  # method and scenario keys are shown as words
+    assert "fewest sites for 95% of reachable demand" in body
+    assert "Optimal selection (up to" in body
+    imgs = driver.execute_script(
+        "return Array.from(document.images).map(function (i) { return i.naturalWidth; });")
+    assert len(imgs) == 2 and min(imgs) > 200
+    h = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1280, min(h + 50, 16000))
+    driver.save_screenshot(str(real_pages["shots"] / "real_report_en.png"))
+    driver.set_window_size(1280, 900)
+    assert _js_errors(driver) == []
+    assert _alerts(driver) == []
