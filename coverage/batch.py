@@ -66,7 +66,7 @@ import pandas as pd
 import shapely
 
 from .errors import Circle15Error, ConfigError, InputError, Problem
-from .io import write_csv, write_gpkg, write_text
+from .io import toml_value, write_csv, write_gpkg, write_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -340,25 +340,13 @@ def run_jobs(jobs: Sequence[AreaJob], cache_root: str | Path, *, client: Any = N
 
 # --- split mode -------------------------------------------------------------------------------
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
 def _dump_toml(raw: dict[str, Any]) -> str:
     lines: list[str] = []
     for section, body in raw.items():
         tables = body if isinstance(body, list) else [body]
         for t in tables:
             lines.append(f"[[{section}]]" if isinstance(body, list) else f"[{section}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in t.items()]
+            lines += [f"{k} = {toml_value(v)}" for k, v in t.items()]
             lines.append("")
     return "\n".join(lines)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import logging
 import math
 import re
@@ -47,6 +46,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from .errors import InputError, Problem
+from .io import toml_value
 from .osmfile import OsmRecord
 from .presets import PRESETS, load_preset, merge_categories, preset_info
 
@@ -202,23 +202,8 @@ def _name(tags: Mapping[str, str]) -> str:
 
 
 def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return repr(round(v, 6))
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, Mapping):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
-def _toml_key(k: str) -> str:
-    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k, ensure_ascii=False)
+    # area.toml from a fetch: floats to 6 decimals (speeds derived from metres / minutes).
+    return toml_value(v, float_digits=6)
 
 
 # --- osmnx session: settings, retries, clear errors ------------------------------------------

@@ -30,9 +30,11 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import io as _io
+import json
 import logging
 import math
 import os
+import re
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -50,6 +52,7 @@ __all__ = [
     "read_table",
     "read_vector",
     "read_xlsx",
+    "toml_value",
     "write_csv",
     "write_gpkg",
     "write_text",
@@ -400,3 +403,33 @@ def write_gpkg(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> Path
             gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
     log.debug("wrote %s (%d layers)", path, len(layers))
     return path
+
+
+def toml_value(value: object, *, float_digits: int | None = None) -> str:
+    """A Python value as a TOML value (strings, numbers, booleans, lists, inline tables).
+
+    Parameters
+    ----------
+    value : object
+    float_digits : int, optional
+        Round floats to this many decimals (default: exact ``repr``).
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value if float_digits is None else round(value, float_digits))
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(x, float_digits=float_digits) for x in value) + "]"
+    if isinstance(value, Mapping):
+        items = (f"{_toml_key(str(k))} = {toml_value(x, float_digits=float_digits)}"
+                 for k, x in value.items())
+        return "{ " + ", ".join(items) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)

@@ -39,7 +39,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from .io import write_text
+from .io import toml_value, write_text
 from .network import walk_network_from_ways
 
 __all__ = [
@@ -379,10 +379,6 @@ def _write(path: Path, text: str) -> Path:
     return write_text(path, text)
 
 
-def _toml_str(s: str) -> str:
-    return json.dumps(str(s), ensure_ascii=False)
-
-
 def build_sample(units: gpd.GeoDataFrame, network: str | Path, out: str | Path, *,
                  name: str, crs: str = "EPSG:32650", seed: int = SEED,
                  network_in_config: str | None = None, tiles: int = 1) -> Path:
@@ -433,10 +429,10 @@ def build_sample(units: gpd.GeoDataFrame, network: str | Path, out: str | Path, 
         "# compounds (street blocks, populations by area) and facilities (random street\n"
         "# fronts at the Huitian sample's densities; bus stops are the network's platforms).\n\n"
         "[area]\n"
-        f"name = {_toml_str(name)}\n"
-        f"crs = {_toml_str(crs)}\n"
+        f"name = {toml_value(str(name))}\n"
+        f"crs = {toml_value(str(crs))}\n"
         'boundaries = "boundaries.geojson"\n'
-        f"network = {_toml_str(net)}\n"
+        f"network = {toml_value(str(net))}\n"
         + (f"tiles = {int(tiles)}\n" if tiles != 1 else "")
         + "\n" + CATEGORIES_TOML
         + '\n[[facilities]]\npath = "facilities.csv"\ncoords = "wgs84"\n\n'

@@ -208,3 +208,16 @@ def test_write_gpkg_is_all_or_nothing(tmp_path):
         write_gpkg(f, {"a": poly, "b": Boom(poly)})
     assert f.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["coverage.gpkg"]
+
+
+def test_toml_value_round_trips_through_tomllib():
+    import tomllib
+
+    from coverage.io import toml_value
+
+    value = {"name": "回天 \"北\"", "speed": 0.8333333333, "n": 6, "on": True,
+             "osm": {"amenity": ["pharmacy"], "养老": "yes"}, "xs": [1.5, 2]}
+    assert tomllib.loads(f"v = {toml_value(value)}")["v"] == value
+    assert tomllib.loads(f"v = {toml_value(0.8333333333, float_digits=6)}")["v"] == 0.833333
+    with pytest.raises(TypeError):
+        toml_value(object())
