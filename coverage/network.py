@@ -30,6 +30,7 @@ __all__ = [
     "build_walk_network",
     "is_walkable",
     "load_walk_network",
+    "read_ways",
     "walk_network_from_graph",
     "walk_network_from_ways",
 ]
@@ -351,6 +352,26 @@ def walk_network_from_ways(ways: Any, crs: str, *, clip_to: Any = None) -> WalkN
     return net
 
 
+def read_ways(path: str | Path, crs: str, within: Any = None) -> Any:
+    """Ways of a GeoPackage, projected to ``crs``; only those near ``within`` when given.
+
+    With ``within`` (a geometry in ``crs``) the file is read with a bounding-box filter, so a
+    city-wide file costs only the ways of the area: every way that touches ``within`` is
+    returned (and some more near it), in file order.
+    """
+    import geopandas as gpd
+
+    bbox = None
+    if within is not None:
+        # A segmentized box keeps its true extent when reprojected to the file's CRS.
+        box = shapely.segmentize(shapely.box(*within.bounds), 100.0)
+        bbox = gpd.GeoSeries([box], crs=crs)
+    # A spatial filter returns features in index order: sort by feature id, so that edges keep
+    # the file's order (snapping breaks ties by edge index) whatever part of the file is read.
+    ways = gpd.read_file(path, bbox=bbox, fid_as_index=True).sort_index()
+    return ways.reset_index(drop=True).to_crs(crs)
+
+
 def load_walk_network(path: str | Path, crs: str, *, clip_to: Any = None) -> WalkNetwork:
     """Load the walkable network of an OSM file (.osm XML, .osm.pbf or .graphml).
 
@@ -370,11 +391,10 @@ def load_walk_network(path: str | Path, crs: str, *, clip_to: Any = None) -> Wal
     """
     path = Path(path)
     if path.suffix.lower() == ".gpkg":
-        import geopandas as gpd
-
         try:
-            ways = gpd.read_file(path)
-            return walk_network_from_ways(ways, crs, clip_to=clip_to)
+            # Edges kept by clip_to have an end inside it, so their ways touch it.
+            within = None if clip_to is None else clip_to.buffer(100.0)
+            return walk_network_from_ways(read_ways(path, crs, within), crs, clip_to=clip_to)
         except (OSError, ValueError, KeyError) as exc:
             raise InputError(Problem(str(path), None, None, f"cannot read the ways ({exc})",
                                      "give a GPKG of LineStrings with a highway column")) from None

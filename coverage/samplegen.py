@@ -40,6 +40,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from .io import toml_value, write_text
+from .network import read_ways as network_read_ways
 from .network import walk_network_from_ways
 
 __all__ = [
@@ -195,16 +196,9 @@ def _unit_seed(seed: int, name: str) -> int:
 
 def read_ways(path: str | Path, crs: str, area: shapely.Geometry | None = None
               ) -> gpd.GeoDataFrame:
-    """OSM ways (``highway``, ``name`` ...) within ``area`` (in ``crs``), projected to ``crs``.
-
-    The ways are read in file order, so the output does not depend on the area's shape beyond
-    which ways it selects.
-    """
-    bbox = None
-    if area is not None:
-        box = shapely.segmentize(shapely.box(*area.buffer(100.0).bounds), 200.0)
-        bbox = gpd.GeoSeries([box], crs=crs)
-    ways = gpd.read_file(path, bbox=bbox).to_crs(crs)
+    """OSM ways (``highway``, ``name`` ...) touching ``area`` (in ``crs``), projected to ``crs``,
+    in file order (so the output depends on the area only through which ways it selects)."""
+    ways = network_read_ways(path, crs, None if area is None else area.buffer(100.0))
     if area is not None:
         ways = ways[ways.intersects(area)]
     return ways.reset_index(drop=True)

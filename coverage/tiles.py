@@ -61,7 +61,13 @@ from shapely.geometry.base import BaseGeometry
 from .config import AreaConfig
 from .inputs import StudyInputs
 from .metrics import unit_summary
-from .network import WalkNetwork, build_walk_network, load_walk_network, walk_network_from_ways
+from .network import (
+    WalkNetwork,
+    build_walk_network,
+    load_walk_network,
+    read_ways,
+    walk_network_from_ways,
+)
 from .pipeline import CoverageResult, analyze
 
 __all__ = [
@@ -265,8 +271,7 @@ def load_tile_network(config: AreaConfig, load_area: BaseGeometry,
     """
     path = config.network
     if path.suffix.lower() == ".gpkg":
-        box = shapely.segmentize(shapely.box(*region.buffer(200.0).bounds), 100.0)
-        ways = gpd.read_file(path, bbox=gpd.GeoSeries([box], crs=config.crs))
+        ways = read_ways(path, config.crs, region.buffer(200.0))
         net = walk_network_from_ways(ways, config.crs, clip_to=load_area)
     else:
         net = load_walk_network(path, config.crs, clip_to=load_area)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from pyproj import Geod
@@ -98,3 +100,26 @@ def test_unreadable_network_is_an_input_error(tmp_path):
     bad.write_text("not xml", encoding="utf-8")
     with pytest.raises(InputError, match=r"bad\.osm"):
         load_walk_network(bad, CRS)
+
+
+BEIJING_WAYS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "osm"
+                / "beijing_osm2013_all_ways.gpkg")
+
+
+@pytest.mark.skipif(not BEIJING_WAYS.exists(),
+                    reason="../shared/data is absent (CI has it beside the repo)")
+def test_clipped_gpkg_read_equals_whole_file_read():
+    """Reading only the ways near the area gives the very same network, edge order included
+    (snapping breaks ties by edge index)."""
+    import geopandas as gpd
+    import shapely
+
+    from coverage.network import walk_network_from_ways
+
+    centre = shapely.Point(451000, 4428000)  # central Beijing, EPSG:32650
+    area = centre.buffer(3000)
+    part = load_walk_network(BEIJING_WAYS, CRS, clip_to=area)
+    whole = walk_network_from_ways(gpd.read_file(BEIJING_WAYS), CRS, clip_to=area)
+    assert part.n_edges > 1000
+    for attr in ("node_xy", "node_osmid", "edge_u", "edge_v", "edge_length_m", "edge_name"):
+        np.testing.assert_array_equal(getattr(part, attr), getattr(whole, attr), err_msg=attr)
