@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"speed-up with {args.workers} workers: {serial['wall_s'] / cluster['wall_s']:.2f}x")
     small_rate = serial["nodes"] / serial["task_s"]
     print(f"\nmeasured, batch of small areas: {small_rate:,.0f} network nodes per second per core "
-          "(whole pipeline per area, dominated by reading the city-wide network file)")
+          "(whole pipeline per area)")
     # The same townships as ONE area: the rate a city-sized area runs at.
     cfg = load_config(args.out / "sample" / "area.toml")
     t0 = time.perf_counter()
