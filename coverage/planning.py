@@ -206,8 +206,7 @@ def select_sites(
 
     parts = []
     if result.inputs.candidates is not None and len(result.inputs.candidates):
-        parts.append(result.inputs.candidates.assign(
-            source=result.inputs.candidates.get("source", "file")))
+        parts.append(result.inputs.candidates)  # `source` is "file" unless the file says
     if generate if generate is not None else cfg.generate_candidates:
         uncovered = np.zeros(len(comp), bool)
         for cat in cats:
