@@ -1,0 +1,187 @@
+"""The results contract: what a run leaves in its output folder, as one typed object.
+
+A run writes (see :func:`coverage.pipeline.write_coverage`) ``compounds.csv``, ``summary.csv``,
+``islands.csv``, ``coverage.gpkg`` (layers in the area CRS) and, when sites were chosen,
+``sites.csv`` and ``scenarios.csv``. The map, the report and any later stage read them back
+through :func:`read_results`, or take them straight from memory with :func:`results_of`: both
+give the same :class:`Results`, so the map and the report are pure functions of it and never
+look into a folder themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+
+from .config import AreaConfig
+from .errors import InputError, Problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pipeline import CoverageResult
+    from .planning import SitingOutcome
+
+__all__ = ["GPKG", "Results", "read_results", "results_of"]
+
+log = logging.getLogger(__name__)
+
+GPKG = "coverage.gpkg"
+"""The GeoPackage of every result layer (area CRS)."""
+
+
+@dataclass(frozen=True)
+class Results:
+    """One study area's results, as the map, the report and the GIS hand-off need them.
+
+    All layers are in ``config.crs``. Optional parts are None when the run did not compute them
+    (no siting: ``candidates``, ``selected_sites``, ``sites`` and ``scenarios`` are None).
+
+    Attributes
+    ----------
+    config : AreaConfig
+    boundaries : GeoDataFrame
+        ``name``, unit polygons.
+    compounds : GeoDataFrame
+        Compounds inside the units with ``walk_min_<key>`` (minutes, NaN beyond
+        ``max_walk_min``), ``covered_<key>``, ``n_categories_covered``, ``all_covered`` and the
+        same with suffix ``_with_proposed``.
+    facilities, proposed : GeoDataFrame
+        Points with ``snap_dist_m``, ``off_network``, ``on_island``, ``island_gap_m``.
+    isochrones : dict of category key -> GeoDataFrame
+        One row per scenario; empty when the run drew none (tiled runs).
+    summary : DataFrame
+        ``summary.csv``.
+    islands : DataFrame
+        ``islands.csv``.
+    candidates, selected_sites : GeoDataFrame or None
+    sites, scenarios : DataFrame or None
+        ``sites.csv`` and ``scenarios.csv``.
+    out_dir : Path or None
+        The folder read, or None for results taken from memory.
+    """
+
+    config: AreaConfig
+    boundaries: gpd.GeoDataFrame
+    compounds: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    proposed: gpd.GeoDataFrame
+    summary: pd.DataFrame
+    islands: pd.DataFrame
+    isochrones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    candidates: gpd.GeoDataFrame | None = None
+    selected_sites: gpd.GeoDataFrame | None = None
+    sites: pd.DataFrame | None = None
+    scenarios: pd.DataFrame | None = None
+    out_dir: Path | None = None
+
+    @property
+    def has_proposed(self) -> bool:
+        """True when the run had proposed (planned) stations."""
+        return len(self.proposed) > 0
+
+    @property
+    def has_sites(self) -> bool:
+        """True when the run chose new sites."""
+        return self.sites is not None and len(self.sites) > 0
+
+
+def results_of(result: CoverageResult, siting: SitingOutcome | None = None) -> Results:
+    """The :class:`Results` of an in-memory run (what :func:`read_results` would read back)."""
+    return Results(
+        config=result.config,
+        boundaries=result.inputs.boundaries[["name", "geometry"]],
+        compounds=result.compounds,
+        facilities=result.facilities,
+        proposed=result.proposed,
+        summary=result.summary,
+        islands=result.islands,
+        isochrones=dict(result.isochrones),
+        candidates=None if siting is None else siting.candidates,
+        selected_sites=None if siting is None else siting.selected_sites,
+        sites=None if siting is None else siting.sites,
+        scenarios=None if siting is None else siting.scenarios,
+    )
+
+
+def _missing(out_dir: Path, what: str) -> InputError:
+    return InputError(Problem(str(out_dir), None, None, f"no {what} in this folder",
+                              "run `circle15 run` (or `analyze`) first, or pass the --out folder "
+                              "you used"))
+
+
+def _csv(path: Path, *, required: bool) -> pd.DataFrame | None:
+    if not path.exists():
+        if required:
+            raise _missing(path.parent, path.name)
+        return None
+    return pd.read_csv(path, encoding="utf-8-sig", dtype={"unit": str, "id": str,
+                                                          "candidate_id": str})
+
+
+def read_results(out_dir: str | Path, config: AreaConfig) -> Results:
+    """Read a results folder written by a run of ``config``.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The run's output folder.
+    config : AreaConfig
+        The config the run used (categories, CRS).
+
+    Returns
+    -------
+    Results
+
+    Raises
+    ------
+    InputError
+        When the folder holds no results (no ``coverage.gpkg`` or ``summary.csv``).
+    """
+    import pyogrio
+
+    out = Path(out_dir)
+    gpkg = out / GPKG
+    if not gpkg.exists():
+        raise _missing(out, GPKG)
+    names = {str(n) for n in pyogrio.list_layers(gpkg)[:, 0]}
+
+    def layer(name: str) -> gpd.GeoDataFrame | None:
+        if name not in names:
+            return None
+        gdf = gpd.read_file(gpkg, layer=name)
+        if gdf.crs is None:
+            log.warning("layer %s of %s has no CRS; assuming %s", name, gpkg, config.crs)
+            gdf = gdf.set_crs(config.crs)
+        return gdf
+
+    def required(name: str) -> gpd.GeoDataFrame:
+        gdf = layer(name)
+        if gdf is None:
+            raise _missing(out, f"layer {name!r} in {GPKG}")
+        return gdf
+
+    isochrones = {c.key: iso for c in config.categories
+                  if (iso := layer(f"isochrones_{c.key}")) is not None}
+    summary = _csv(out / "summary.csv", required=True)
+    islands = _csv(out / "islands.csv", required=False)
+    assert summary is not None
+    return Results(
+        config=config,
+        boundaries=required("boundaries"),
+        compounds=required("compounds"),
+        facilities=required("facilities"),
+        proposed=required("proposed"),
+        summary=summary,
+        islands=islands if islands is not None else pd.DataFrame(
+            columns=["layer", "id", "name", "gap_m"]),
+        isochrones=isochrones,
+        candidates=layer("candidates"),
+        selected_sites=layer("selected_sites"),
+        sites=_csv(out / "sites.csv", required=False),
+        scenarios=_csv(out / "scenarios.csv", required=False),
+        out_dir=out,
+    )
