@@ -66,12 +66,15 @@ import pandas as pd
 import shapely
 
 from .errors import Circle15Error, ConfigError, InputError, Problem
-from .io import toml_value, write_csv, write_gpkg, write_text
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from .io import (
+    read_toml,
+    sha256_file,
+    toml_value,
+    write_csv,
+    write_geojson,
+    write_gpkg,
+    write_text,
+)
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -161,11 +164,7 @@ class _Digests:
         st = path.stat()
         k = (str(path.resolve()), st.st_size, st.st_mtime_ns)
         if k not in self._memo:
-            h = hashlib.sha256()
-            with open(path, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            self._memo[k] = h.hexdigest()
+            self._memo[k] = sha256_file(path)
         return self._memo[k]
 
 
@@ -388,24 +387,17 @@ def _point_subset(src: _PointSource, area: shapely.Geometry, folder: Path, stem:
     sub = src.table.iloc[np.flatnonzero(keep)]
     if isinstance(sub, gpd.GeoDataFrame):
         name = f"{stem}.geojson"
-        _write_geojson(sub, folder / name)
+        write_geojson(sub, folder / name, only_if_changed=True)
     else:
         name = f"{stem}.csv"
         tmp = folder / f".{stem}.new.csv"
-        write_csv(sub, tmp)
+        write_csv(sub, tmp, protect_formulas=False)  # an input file circle15 reads back
         dest = folder / name
         if dest.exists() and dest.read_bytes() == tmp.read_bytes():
             tmp.unlink()
         else:
             os.replace(tmp, dest)
     return name
-
-
-def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    """Write a layer as GeoJSON (WGS-84), deterministically; unchanged files are not touched."""
-    text = gdf.to_crs(4326).to_json(ensure_ascii=False, drop_id=True) + "\n"
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        write_text(path, text)
 
 
 def split_areas(spec: dict[str, Any], base: Path, out: Path) -> list[tuple[str, Path]]:
@@ -425,7 +417,7 @@ def split_areas(spec: dict[str, Any], base: Path, out: Path) -> list[tuple[str, 
                                   'add config = "path/area.toml" to [split]'))
     template = (base / spec["config"]).resolve()
     cfg = load_config(template)
-    raw = tomllib.loads(template.read_text(encoding="utf-8"))
+    raw = read_toml(template)
     b_path = (base / spec["boundaries"]).resolve() if "boundaries" in spec else cfg.boundaries
     name_field = spec.get("name_field", "name")
     prefix_field = spec.get("prefix_field")
@@ -471,9 +463,9 @@ def split_areas(spec: dict[str, Any], base: Path, out: Path) -> list[tuple[str, 
         folder.mkdir(parents=True, exist_ok=True)
         load_area = geom.buffer(reach)
         inner = geom.buffer(reach - 1.0)
-        _write_geojson(polys.iloc[[i]], folder / "boundaries.geojson")
+        write_geojson(polys.iloc[[i]], folder / "boundaries.geojson", only_if_changed=True)
         hit = np.sort(comp_tree.query(load_area, predicate="intersects"))
-        _write_geojson(comp.iloc[hit], folder / "compounds.geojson")
+        write_geojson(comp.iloc[hit], folder / "compounds.geojson", only_if_changed=True)
         area_raw = {**raw}
         area_raw["area"] = {**raw["area"], "name": name, "boundaries": "boundaries.geojson",
                             "network": str(cfg.network)}
@@ -635,14 +627,7 @@ def read_batch(path: str | Path, out: Path) -> tuple[str, list[tuple[str | None,
     """Read a batch file: its title and ``(name or None, config)`` per area (split mode writes
     the area folders into ``out/split``)."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(Problem(str(path), None, None, "batch file not found",
-                                  "check the path")) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(Problem(str(path), None, None, f"not valid TOML ({exc})",
-                                  "fix the TOML syntax at the position given")) from None
+    raw = read_toml(path)
     base = path.resolve().parent
     unknown = sorted(set(raw) - {"batch", "area", "split"})
     if unknown or ("area" in raw) == ("split" in raw):

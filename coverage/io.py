@@ -18,42 +18,71 @@ Readers
 
 Writers
 -------
-:func:`atomic_path` yields a temporary path in the target's folder and renames it over the
-target only when the ``with`` block succeeds, so an interrupted run never leaves a half-written
-result. :func:`write_csv` writes UTF-8 *with* a byte-order mark (``utf-8-sig``): these CSVs are
-meant for planners, and Excel on Chinese Windows only shows Chinese text correctly with the BOM.
-Python, pandas and QGIS read such files transparently.
+Every file circle15 writes goes through this module.
+
+* :func:`atomic_path` yields a temporary path in the target's folder and renames it over the
+  target only when the ``with`` block succeeds, so an interrupted run never leaves a
+  half-written result; :func:`write_text` and :func:`write_bytes` use it. Temporary names follow
+  one pattern (``.<stem>.<8 hex>.tmp<suffix>``), so :func:`remove_stale_temp` can clear what a
+  killed process left behind.
+* :func:`write_csv` writes UTF-8 *with* a byte-order mark (``utf-8-sig``): these CSVs are meant
+  for planners, and Excel on Chinese Windows only shows Chinese text correctly with the BOM.
+  Python, pandas and QGIS read such files transparently. Text cells are safe from formula
+  injection (:func:`formula_safe`).
+* :func:`write_gpkg` writes all layers or none, with fixed metadata (same data, same bytes) and
+  GeoPackage version 1.2, which every GDAL/QGIS in use opens without a warning.
+* :func:`write_geojson` writes a layer as WGS-84 GeoJSON text, deterministically.
+* :func:`sha256_file` hashes a file; :func:`read_toml` reads a TOML file (BOM accepted) and
+  :func:`toml_value` writes a TOML value.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import io as _io
 import json
 import logging
 import math
 import os
 import re
+import shutil
+import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from .errors import InputError, Problem
+from .errors import ConfigError, InputError, Problem
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 __all__ = [
     "CSV_ENCODING",
+    "GPKG_VERSION",
     "atomic_path",
     "cell_text",
+    "formula_safe",
     "read_csv",
     "read_table",
+    "read_toml",
     "read_vector",
     "read_xlsx",
+    "remove_path",
+    "remove_stale_temp",
+    "sha256_file",
+    "temp_path",
     "toml_value",
+    "write_bytes",
     "write_csv",
+    "write_geojson",
     "write_gpkg",
     "write_text",
 ]
@@ -334,14 +363,69 @@ def read_table(path: str | Path, *, sheet: str | None = None, layer: str | None 
 
 # --- atomic writers -----------------------------------------------------------------------
 
+_TMP_MARK = ".tmp"
+_SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
+# `.<stem>.<8 hex>.tmp<suffix>` plus SQLite's side files: what atomic_path (and a killed
+# process) leaves; never a name a planner would choose.
+_TEMP_NAME = re.compile(r"^\..*\.[0-9a-f]{8}\.tmp(\.[^./]*)?(-journal|-wal|-shm)?$")
+
+
+def temp_path(path: str | Path) -> Path:
+    """A fresh temporary name next to ``path``, keeping its suffix (see :func:`atomic_path`)."""
+    path = Path(path)
+    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}{_TMP_MARK}{path.suffix}")
+
+
+def remove_path(path: Path) -> None:
+    """Remove a file or a folder tree; a missing path is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def remove_stale_temp(folder: str | Path, *, stem: str | None = None) -> list[Path]:
+    """Remove the temporary files and folders a killed process left in ``folder``.
+
+    Only names of the form :func:`temp_path` makes (and their SQLite ``-journal``/``-wal``/
+    ``-shm`` files) are touched. Call it while holding the folder's lock (see
+    :mod:`coverage.outputs`), so another process's temporary files are never removed.
+
+    Parameters
+    ----------
+    folder : str or Path
+    stem : str, optional
+        Only temporary files of this target stem (e.g. ``huitian_coverage`` in a shared
+        ``maps/`` folder).
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    gone = []
+    for p in sorted(folder.iterdir()):
+        if _TEMP_NAME.match(p.name) and (stem is None or p.name.startswith(f".{stem}.")):
+            remove_path(p)
+            gone.append(p)
+    if gone:
+        log.info("removed %d temporary files left in %s by an interrupted run", len(gone),
+                 folder)
+    return gone
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it onto ``path`` if the block succeeds.
 
     The temporary file keeps ``path``'s suffix (so format drivers recognise it) and lives in
-    the same folder (so :func:`os.replace` is an atomic rename). On an exception the temporary
-    file is removed and ``path`` is left untouched.
+    the same folder (so :func:`os.replace` is an atomic rename). On an exception (also
+    ``KeyboardInterrupt`` and the CLI's termination signal) the temporary file is removed and
+    ``path`` is left untouched.
 
     Parameters
     ----------
@@ -350,41 +434,138 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+    tmp = temp_path(path)
     try:
         yield tmp
         os.replace(tmp, path)
     except BaseException:
-        for p in (tmp, *(tmp.with_name(tmp.name + s) for s in ("-wal", "-shm", "-journal"))):
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
+        for p in (tmp, *(tmp.with_name(tmp.name + s) for s in _SQLITE_SIDE_FILES)):
+            remove_path(p)
         raise
 
 
 def write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically; return the path."""
+    """Write ``text`` to ``path`` atomically (``\n`` line ends on every platform); return it."""
+    return write_bytes(path, text.encode(encoding))
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; return the path."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding=encoding)
+        tmp.write_bytes(data)
     return path
 
 
-def write_csv(df: pd.DataFrame, path: str | Path, *, float_format: str | None = None) -> Path:
+# OWASP "CSV Injection": a cell starting with = + - @ tab or carriage return is run as a
+# formula by Excel/LibreOffice/WPS. Full-width forms are included: Chinese spreadsheet apps
+# convert them; leading blanks are skipped because some apps trim them before parsing.
+_FORMULA_START = frozenset("=+-@\t\r\n\0＝＋－＠")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def formula_safe(text: str) -> str:
+    """Text that a spreadsheet will show as text, never run as a formula (OWASP).
+
+    A value whose first non-blank character is one of ``= + - @``, a tab, a carriage return,
+    a line feed, NUL or a full-width ``＝ ＋ － ＠`` gets a leading apostrophe (``'=1+1``):
+    Excel, WPS and LibreOffice then show the text as it is (the apostrophe visible at most),
+    and the original is the text without its first character. A plain number such as ``-3.5``
+    is left alone: it is not a formula.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+    """
+    first = text.lstrip(" \u3000")[:1]
+    if first in _FORMULA_START and first and not _PLAIN_NUMBER.fullmatch(text.strip()):
+        return "'" + text
+    return text
+
+
+def _csv_cell(value: object, protect: bool) -> object:
+    if not isinstance(value, str):
+        return value
+    # A bare carriage return would end the row for CSV readers (rows end in "\n" and only
+    # cells holding "\n" get quoted): a line break in a cell is written as "\n".
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return formula_safe(value) if protect else value
+
+
+def _csv_frame(df: pd.DataFrame, protect: bool) -> pd.DataFrame:
+    """Text cells and column names as written; numeric columns cannot hold formulas."""
+    out = df.copy()
+    for col in out.columns:
+        values = out[col]
+        if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            out[col] = values.map(lambda v: _csv_cell(v, protect))
+    out.columns = [_csv_cell(c, protect) for c in out.columns]
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, *, float_format: str | None = None,
+              protect_formulas: bool = True) -> Path:
     """Write a table for planners: UTF-8 with BOM (opens in Excel with Chinese intact), no index.
 
-    Geometry columns, if any, are dropped. Returns the path.
+    Parameters
+    ----------
+    df : DataFrame
+        Geometry columns, if any, are dropped.
+    path : str or Path
+    float_format : str, optional
+        As in :meth:`pandas.DataFrame.to_csv`.
+    protect_formulas : bool
+        Neutralise text that a spreadsheet would run as a formula (:func:`formula_safe`). Only
+        a CSV that circle15 itself reads back as an input file may turn this off.
+
+    Returns
+    -------
+    Path
     """
     path = Path(path)
     if isinstance(df, gpd.GeoDataFrame):
         df = pd.DataFrame(df.drop(columns=df.geometry.name))
+    df = _csv_frame(df, protect_formulas)
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, encoding=CSV_ENCODING, float_format=float_format,
                   lineterminator="\n")
     return path
 
 
-def write_gpkg(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:
+def _gpkg_date() -> str:
+    """The fixed GeoPackage ``last_change`` date: ``SOURCE_DATE_EPOCH`` if set, else 1970."""
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
+    stamp = _dt.datetime.fromtimestamp(epoch, tz=_dt.timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@contextlib.contextmanager
+def _gdal_options(options: Mapping[str, str]) -> Iterator[None]:
+    """Set GDAL config options for the block and restore the previous values after it."""
+    import pyogrio
+
+    before = {k: pyogrio.get_gdal_config_option(k) for k in options}
+    pyogrio.set_gdal_config_options(dict(options))
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
+GPKG_VERSION = "1.2"
+"""GeoPackage version written: QGIS 3.22 with GDAL 3.6 warns on the 1.4 newer GDALs write."""
+
+
+def write_gpkg(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame], *,
+               progress: bool = False) -> Path:
     """Write several layers into one GeoPackage atomically (all or nothing).
+
+    The same layers give the same bytes: the ``last_change`` dates are fixed (1970-01-01, or
+    ``SOURCE_DATE_EPOCH``).
 
     Parameters
     ----------
@@ -393,16 +574,89 @@ def write_gpkg(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> Path
     layers : mapping of str to GeoDataFrame
         Layer name -> data. Every layer must have a CRS. Empty layers are written with their
         columns.
+    progress : bool
+        Show a progress bar over the layers.
     """
+    from tqdm.auto import tqdm
+
     path = Path(path)
     for name, gdf in layers.items():
         if gdf.crs is None:
             raise ValueError(f"layer {name!r} has no CRS; refusing to write it")
-    with atomic_path(path) as tmp:
-        for name, gdf in layers.items():
-            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+    with atomic_path(path) as tmp, _gdal_options({"OGR_CURRENT_DATE": _gpkg_date()}):
+        for i, (name, gdf) in enumerate(tqdm(layers.items(), desc=f"writing {path.name}",
+                                             unit="layer", disable=not progress)):
+            options = {"dataset_options": {"VERSION": GPKG_VERSION}} if i == 0 else {}
+            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **options)
     log.debug("wrote %s (%d layers)", path, len(layers))
     return path
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *,
+                  only_if_changed: bool = False) -> Path:
+    """Write a layer as GeoJSON in WGS-84 (RFC 7946), atomically and deterministically.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Any CRS; converted to EPSG:4326.
+    path : str or Path
+    only_if_changed : bool
+        Leave an existing file with the same content untouched (keeps its modification time,
+        which caches key on).
+    """
+    path = Path(path)
+    text = gdf.to_crs(4326).to_json(ensure_ascii=False, drop_id=True) + "\n"
+    if only_if_changed and path.is_file() and path.read_text(encoding="utf-8") == text:
+        return path
+    return write_text(path, text)
+
+
+# --- hashing and TOML ---------------------------------------------------------------------
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_toml(path: str | Path, *, file: str | None = None) -> dict[str, Any]:
+    """Read a TOML file (UTF-8, a byte-order mark is accepted).
+
+    Parameters
+    ----------
+    path : str or Path
+    file : str, optional
+        Name used for the file in error messages (default: ``path``).
+
+    Raises
+    ------
+    ConfigError
+        Missing file, a folder, not UTF-8, or not valid TOML (with the position).
+    """
+    path = Path(path)
+    file = file or str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(Problem(file, None, None, "file not found", "check the path")) from None
+    except IsADirectoryError:
+        raise ConfigError(Problem(file, None, None, "this is a folder, not a file",
+                                  "give the path of the .toml file in it")) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(Problem(file, None, None, "the file is not UTF-8 text",
+                                  "save it as UTF-8")) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(Problem(file, None, None, f"not valid TOML ({exc})",
+                                  "fix the TOML syntax at the position given")) from None
 
 
 def toml_value(value: object, *, float_digits: int | None = None) -> str:

@@ -25,8 +25,6 @@ import html
 import json
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +34,7 @@ import shapely
 
 from ._i18n import cat_label, check_lang, tr
 from .config import AreaConfig, Category
+from .io import write_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import folium
@@ -674,19 +673,6 @@ def _legend_html(cats, lang, colours, number, with_prop: bool) -> str:
     return "".join(parts)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_map(config: AreaConfig, out_dir: Path, map_path: Path, *, lang: str = "zh") -> Path:
     """Build the map and write it atomically to ``map_path`` (one self-contained HTML file).
 
@@ -698,6 +684,6 @@ def write_map(config: AreaConfig, out_dir: Path, map_path: Path, *, lang: str = 
     m = build_map(config, out_dir, lang=lang)
     text = m.get_root().render()
     map_path = Path(map_path)
-    _atomic_write_text(map_path, text)
+    write_text(map_path, text)
     log.info("map written: %s (%.1f MB)", map_path, len(text.encode("utf-8")) / 1e6)
     return map_path

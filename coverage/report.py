@@ -16,9 +16,7 @@ import html
 import io
 import logging
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ import pandas as pd
 
 from ._i18n import cat_label, check_lang, tr
 from .config import AreaConfig
+from .io import atomic_path, write_text
 
 __all__ = ["build_tables", "find_cjk_font", "render_html", "write_report", "write_xlsx"]
 
@@ -668,15 +667,8 @@ def write_xlsx(t: dict[str, Any], path: Path, *, lang: str = "zh") -> Path:
             width = max([len(str(c))] + [len(str(v)) for v in df.iloc[:200, i - 1]])
             ws.column_dimensions[ws.cell(1, i).column_letter].width = min(60, width * 1.6 + 2)
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         wb.save(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -695,15 +687,13 @@ def write_report(config: AreaConfig, out_dir: Path, *, lang: str = "zh") -> list
     list of Path
         The files written.
     """
-    from .maps import _atomic_write_text
-
     check_lang(lang)
     out_dir = Path(out_dir)
     t = build_tables(config, out_dir, lang=lang)
     charts = _charts(config, t, lang)
     html_path = out_dir / "report.html"
     text = render_html(config, t, charts, lang=lang)
-    _atomic_write_text(html_path, text)
+    write_text(html_path, text)
     xlsx_path = write_xlsx(t, out_dir / "report.xlsx", lang=lang)
     log.info("report written: %s (%.0f kB), %s", html_path, len(text.encode()) / 1e3,
              xlsx_path)

