@@ -161,6 +161,17 @@ PROPOSED = (("elderly_station", 6), ("elderly_centre", 2), ("psych_station", 2))
 WALK_M = {"elderly_station": 15 * 60 * 0.9, "elderly_centre": 15 * 60 * 0.9,
           "psych_station": 15 * 60 * 1.0}
 N_CANDIDATES = 150
+# The joint plan (illustrative): floor areas of the candidate spaces and capacities of the
+# existing facilities of the planned categories. Drawn from a second seeded stream, so every
+# other file stays as it was.
+PLAN_SEED = (SEED, 13)
+FLOOR_AREA_M2 = (250.0, 0.7, 40.0, 3000.0, 5.0)  # lognormal median, sigma, min, max, rounding
+# capacity of an existing facility, in its category's demand unit: low, high, rounding
+EXISTING_CAPACITY = {
+    "elderly_station": (800, 2200, 50),  # residents aged 60+
+    "elderly_centre": (3000, 5500, 100),  # residents aged 60+
+    "psych_station": (20_000, 40_000, 1000),  # residents
+}
 MAX_TRIES = 200_000  # random street points tried per placement
 CANDIDATE_SPACING_M = 150.0
 
@@ -535,13 +546,38 @@ def _sort_north_west(pts: np.ndarray) -> np.ndarray:
     return pts[order]
 
 
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    cols = ["id", "name", "category", "lon", "lat", "status", "capacity", "source"]
+POINT_COLUMNS = ["id", "name", "category", "lon", "lat", "status", "capacity", "source"]
+
+
+def _write_csv(path: Path, rows: list[dict], cols: Sequence[str] = POINT_COLUMNS) -> None:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
     _write_text(path, buf.getvalue())
+
+
+def _round_to(values: np.ndarray, step: float) -> np.ndarray:
+    return np.round(values / step) * step
+
+
+def add_plan_attributes(rows: list[dict], cand_rows: list[dict]) -> None:
+    """Illustrative capacities (existing facilities) and floor areas (candidate spaces).
+
+    Existing facilities of the planned categories get a capacity uniform in the category's
+    range of :data:`EXISTING_CAPACITY`; candidate spaces a lognormal floor area
+    (:data:`FLOOR_AREA_M2`). Both in place, from their own seeded stream.
+    """
+    rng = np.random.default_rng(PLAN_SEED)
+    for row in rows:
+        if row["category"] in EXISTING_CAPACITY:
+            low, high, step = EXISTING_CAPACITY[row["category"]]
+            row["capacity"] = str(int(_round_to(rng.uniform(low, high), step)))
+    median, sigma, low_m2, high_m2, step_m2 = FLOOR_AREA_M2
+    area = rng.lognormal(math.log(median), sigma, len(cand_rows))
+    area = _round_to(np.clip(area, low_m2, high_m2), step_m2)
+    for row, a in zip(cand_rows, area, strict=True):
+        row["floor_area_m2"] = f"{a:.0f}"
 
 
 def build(shared: Path, out: Path) -> dict:
@@ -611,7 +647,6 @@ def build(shared: Path, out: Path) -> dict:
     rows += _facility_rows("bus_stop", "BS", "公交站", bxy, "osm2013", "existing",
                            names=list(plat["name"].iloc[order]))
     placed["bus_stop"] = bxy
-    _write_csv(out / "facilities.csv", rows)
 
     # --- proposed 2020 stations: put in poorly served places (illustrative) ---
     demand60 = compounds.population_60plus.to_numpy()
@@ -654,7 +689,10 @@ def build(shared: Path, out: Path) -> dict:
                                           max_tries=MAX_TRIES))
     cand_rows = _facility_rows("", "CAND", "候选点", cand, "illustrative", "candidate",
                                names=[f"候选存量空间（示例）{k + 1:03d}" for k in range(len(cand))])
-    _write_csv(out / "candidates.csv", cand_rows)
+    add_plan_attributes(rows, cand_rows)
+    _write_csv(out / "facilities.csv", rows)
+    cand_cols = [*POINT_COLUMNS[:-1], "floor_area_m2", POINT_COLUMNS[-1]]
+    _write_csv(out / "candidates.csv", cand_rows, cand_cols)
 
     # --- figures ---
     cov = {}
@@ -684,9 +722,16 @@ def build(shared: Path, out: Path) -> dict:
         "facilities": counts, "facilities_inside": {
             k: int(shapely.contains_xy(union, v[:, 0], v[:, 1]).sum()) for k, v in placed.items()},
         "proposed": {k: len(v) for k, v in prop_pts.items()}, "candidates": len(cand),
+        "candidate_floor_area_m2": _floor_area_figures(cand_rows),
         "coverage_pct_approx": cov, "seconds": round(time.perf_counter() - t0, 1),
     }
     return figures
+
+
+def _floor_area_figures(cand_rows: list[dict]) -> dict[str, float]:
+    a = np.array([float(r["floor_area_m2"]) for r in cand_rows])
+    return {"min": float(a.min()), "median": float(np.median(a)), "max": float(a.max()),
+            **{f">={t}": int((a >= t).sum()) for t in (60, 150, 800)}}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
