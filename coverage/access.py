@@ -24,6 +24,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from .constants import GATE_TOL_M
 from .network import WalkNetwork
 
 __all__ = [
@@ -149,7 +150,7 @@ def compound_access_points(
     polygons: NDArray[np.object_],
     *,
     gates_xy: NDArray[np.float64] | None = None,
-    gate_tol_m: float = 30.0,
+    gate_tol_m: float = GATE_TOL_M,
     boundary_tol_m: float = 2.0,
 ) -> AccessPoints:
     """Access points of each compound (see the module docstring for the rule).

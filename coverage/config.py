@@ -1,8 +1,13 @@
 """Study-area configuration: one TOML file per area -> one frozen :class:`AreaConfig`.
 
-Paths in the file are relative to the file. Unknown keys and missing required keys are
-:class:`~coverage.errors.ConfigError` naming the key. Minutes and walking speeds are turned into
-metres in exactly one place, :attr:`Category.walk_m`.
+Paths in the file are relative to the file. The file is parsed section by section (one parser
+per section: ``[area]``, ``[walk]``, ``[[category]]``, ``[[facilities]]``/``[[proposed]]``,
+``[compounds]``, ``[candidates]``); every unknown, missing, mistyped or out-of-range key is
+collected and raised at once as a :class:`~coverage.errors.ConfigError` naming the key and a fix.
+
+Minutes and walking speeds become metres in exactly one place, :meth:`Category.cutoff_m` (and
+back, :meth:`Category.minutes_of`). Categories have one schema, :func:`parse_category`, which
+the standard presets (:mod:`coverage.presets`) use too.
 """
 
 from __future__ import annotations
@@ -11,10 +16,21 @@ import logging
 import math
 import re
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from .constants import (
+    COORD_SYSTEMS,
+    DEFAULT_CANDIDATE_SPACING_M,
+    DEFAULT_ISOCHRONE_BUFFER_M,
+    DEFAULT_MAX_SNAP_M,
+    DEFAULT_MAX_WALK_MIN,
+    DEFAULT_SPEED_M_S,
+    SPEED_RANGE_M_S,
+)
 from .errors import ConfigError, Problem
 
 if sys.version_info >= (3, 11):
@@ -23,16 +39,20 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = [
+    "COORD_SYSTEMS",
     "AreaConfig",
     "Category",
     "PointSource",
     "load_config",
+    "parse_category",
 ]
 
 log = logging.getLogger(__name__)
 
-COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
 _KEY_RE = re.compile(r"^[a-z0-9_]+$")
+
+OsmFilter = Mapping[str, "tuple[str, ...] | bool"]
+"""OSM tag filter ``{key: (values...)}`` or ``{key: True}`` (any value); any key=value matches."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,23 @@ class Category:
         Compound column this category serves (``population`` or e.g. ``population_60plus``).
     new_sites : int
         How many new sites siting should choose (0 = none requested).
+    min_floor_area_m2 : float
+        A candidate space smaller than this cannot host a new facility of this category (m²;
+        0 = any space).
+    capacity : float or None
+        Default capacity of a new facility, in the category's demand unit (e.g. residents aged
+        60+); None = unlimited.
+    weight : float
+        Weight of this category's covered demand in a joint plan of several categories.
+    osm : mapping or None
+        OpenStreetMap tag filter ``{key: (values...)}`` (or ``{key: True}``) used by ``fetch``;
+        informational in a run.
+    name_pattern : str or None
+        Regular expression an OSM feature's name must also match (used by ``fetch``).
+    source : str
+        The document and clause the category comes from.
+    level, group : str
+        Informational tier and group (presets: life-circle tier, business-type group).
     """
 
     key: str
@@ -62,11 +99,41 @@ class Category:
     speed_m_s: float
     demand: str = "population"
     new_sites: int = 0
+    min_floor_area_m2: float = 0.0
+    capacity: float | None = None
+    weight: float = 1.0
+    osm: OsmFilter | None = None
+    name_pattern: str | None = None
+    source: str = ""
+    level: str = ""
+    group: str = ""
+
+    def __hash__(self) -> int:  # the osm mapping is not hashable; equal categories share these
+        return hash((self.key, self.label, self.minutes, self.speed_m_s, self.demand))
+
+    def cutoff_m(self, minutes: float | None = None, speed_m_s: float | None = None) -> float:
+        """Walking distance (metres) that ``minutes`` at ``speed_m_s`` allows.
+
+        Parameters
+        ----------
+        minutes : float, optional
+            Default the category's threshold; e.g. ``config.max_walk_min`` for the engine's
+            reporting cutoff.
+        speed_m_s : float, optional
+            Default the category's walking speed.
+        """
+        m = self.minutes if minutes is None else minutes
+        s = self.speed_m_s if speed_m_s is None else speed_m_s
+        return m * 60.0 * s
+
+    def minutes_of(self, metres: Any) -> Any:
+        """Walking minutes of a distance (metres; float or array) at the category's speed."""
+        return metres / self.speed_m_s / 60.0
 
     @property
     def walk_m(self) -> float:
         """Walking distance in metres that ``minutes`` at ``speed_m_s`` allows."""
-        return self.minutes * 60.0 * self.speed_m_s
+        return self.cutoff_m()
 
 
 @dataclass(frozen=True)
@@ -110,6 +177,8 @@ class AreaConfig:
         Minimum spacing of generated candidates (metres).
     gates : Path or None
         Optional point file of compound gates (``entrance=*`` / ``barrier=gate``), WGS-84.
+    compounds_layer : str or None
+        GeoPackage layer of the compounds file.
     tiles : int
         Split the coverage computation into this many tiles (1 = not tiled); see
         :mod:`coverage.tiles`. The results are identical either way.
@@ -126,15 +195,14 @@ class AreaConfig:
     proposed: tuple[PointSource, ...] = ()
     candidates: PointSource | None = None
     generate_candidates: bool = False
-    candidate_spacing_m: float = 200.0
-    speed_m_s: float = 1.0
-    max_snap_m: float = 300.0
-    max_walk_min: float = 60.0
-    isochrone_buffer_m: float = 50.0
+    candidate_spacing_m: float = DEFAULT_CANDIDATE_SPACING_M
+    speed_m_s: float = DEFAULT_SPEED_M_S
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
+    max_walk_min: float = DEFAULT_MAX_WALK_MIN
+    isochrone_buffer_m: float = DEFAULT_ISOCHRONE_BUFFER_M
     gates: Path | None = None
     compounds_layer: str | None = None
     tiles: int = 1
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def folder(self) -> Path:
@@ -158,98 +226,472 @@ class AreaConfig:
         return max(c.walk_m for c in self.categories)
 
 
-# --- parsing -------------------------------------------------------------------------------
-
-_SCHEMA: dict[str, tuple[set[str], set[str]]] = {
-    # section: (required keys, optional keys)
-    "area": ({"name", "crs", "boundaries", "network"}, {"isochrone_buffer_m", "tiles"}),
-    "walk": (set(), {"speed_m_s", "max_snap_m", "max_walk_min"}),
-    "category": (
-        {"key", "label", "minutes"},
-        {"label_en", "speed_m_s", "demand", "new_sites", "osm", "source"},
-    ),
-    "facilities": ({"path"}, {"coords", "layer", "sheet"}),
-    "proposed": ({"path"}, {"coords", "layer", "sheet"}),
-    "compounds": ({"path"}, {"layer", "gates"}),
-    "candidates": (set(), {"path", "coords", "layer", "sheet", "generate", "spacing_m"}),
-}
-_REQUIRED_SECTIONS = ("area", "category", "facilities", "compounds")
-_ARRAY_SECTIONS = ("category", "facilities", "proposed")
+# --- typed values ---------------------------------------------------------------------------
 
 
-class _Collector:
+@dataclass(frozen=True)
+class _Num:
+    """A numeric key: its default and allowed range (``low < v`` or ``low <= v``; ``v <= high``)."""
+
+    default: float | None
+    low: float = 0.0
+    high: float = math.inf
+    low_open: bool = True
+    integer: bool = False
+    example: str = "1"
+    unit: str = ""
+
+    def range_text(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        if math.isinf(self.high):
+            return f"{'greater than' if self.low_open else 'at least'} {self.low:g}{unit}"
+        if self.low_open:
+            return f"greater than {self.low:g} and at most {self.high:g}{unit}"
+        return f"between {self.low:g} and {self.high:g}{unit}"
+
+
+class _Problems:
+    """Problems of one config file, collected and raised once."""
+
     def __init__(self, file: str) -> None:
         self.file = file
-        self.problems: list[Problem] = []
+        self.items: list[Problem] = []
 
     def add(self, key: str, problem: str, fix: str) -> None:
-        self.problems.append(Problem(self.file, None, key, problem, fix))
+        self.items.append(Problem(self.file, None, key, problem, fix))
+
+    def number(self, table: Mapping[str, Any], where: str, key: str, spec: _Num) -> Any:
+        """``table[key]`` checked against ``spec``; the default when absent or wrong."""
+        if key not in table:
+            return spec.default
+        value = table[key]
+        name = f"{where}.{key}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            kind = "a whole number" if spec.integer else "a number"
+            self.add(name, f"{value!r} is not {kind}",
+                     f"write a plain number without quotes, e.g. {key} = {spec.example}")
+            return spec.default
+        if spec.integer and not isinstance(value, int):
+            self.add(name, f"{value!r} is not a whole number", f"write e.g. {key} = {spec.example}")
+            return spec.default
+        too_low = value <= spec.low if spec.low_open else value < spec.low
+        if not math.isfinite(value) or too_low or value > spec.high:
+            self.add(name, f"{value!r} is out of range: it must be {spec.range_text()}",
+                     f"write e.g. {key} = {spec.example}")
+            return spec.default
+        return value if spec.integer else float(value)
+
+    def text(self, table: Mapping[str, Any], where: str, key: str, default: str | None = None,
+             *, example: str = "...") -> str | None:
+        """A non-empty string key (a TOML string in quotes)."""
+        if key not in table:
+            return default
+        value = table[key]
+        if not isinstance(value, str) or not value.strip():
+            self.add(f"{where}.{key}", f"{value!r} is not a text value",
+                     f'write it in quotes, e.g. {key} = "{example}"')
+            return default
+        return value
+
+    def boolean(self, table: Mapping[str, Any], where: str, key: str, default: bool) -> bool:
+        """A TOML boolean (``true``/``false`` without quotes); ``"false"`` is an error."""
+        if key not in table:
+            return default
+        value = table[key]
+        if not isinstance(value, bool):
+            self.add(f"{where}.{key}", f"{value!r} is not true or false",
+                     f"write {key} = true or {key} = false (lower case, no quotes)")
+            return default
+        return value
+
+    def path(self, table: Mapping[str, Any], where: str, key: str, base: Path) -> Path:
+        """An existing file, relative to ``base``; not a folder."""
+        if key not in table:  # reported as a missing required key
+            return base
+        value = table[key]
+        name = f"{where}.{key}"
+        if not isinstance(value, str) or not value:
+            self.add(name, f"{value!r} is not a file path", "write the path in quotes")
+            return base
+        p = Path(value) if Path(value).is_absolute() else (base / value).resolve()
+        if not p.exists():
+            self.add(name, f"file {value!r} not found (looked at {p})",
+                     "check the path; paths are relative to the config file")
+        elif p.is_dir():
+            self.add(name, f"{value!r} is a folder, not a file (looked at {p})",
+                     "name the file inside it, e.g. " + f'"{Path(value) / "file.csv"}"')
+        return p
 
 
-def _check_keys(c: _Collector, section: str, where: str, table: Any) -> bool:
+# --- sections ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Section:
+    """One top-level TOML section: its keys and its parser."""
+
+    name: str
+    required_keys: frozenset[str]
+    optional_keys: frozenset[str]
+    required: bool = False
+    array: bool = False  # [[name]] (several tables) rather than [name]
+
+    @property
+    def block(self) -> str:
+        return f"[[{self.name}]]" if self.array else f"[{self.name}]"
+
+
+def _section(name: str, required_keys: str, optional_keys: str, **kw: bool) -> _Section:
+    return _Section(name, frozenset(required_keys.split()), frozenset(optional_keys.split()), **kw)
+
+
+_POINT_KEYS = "coords layer sheet"
+_CATEGORY = _section(
+    "category", "key label minutes",
+    "label_en speed_m_s walk_m demand new_sites min_floor_area_m2 capacity weight osm "
+    "name_pattern source level group", required=True, array=True)
+_SECTIONS: dict[str, _Section] = {s.name: s for s in (
+    _section("area", "name crs boundaries network", "isochrone_buffer_m tiles", required=True),
+    _section("walk", "", "speed_m_s max_snap_m max_walk_min"),
+    _CATEGORY,
+    _section("facilities", "path", _POINT_KEYS, required=True, array=True),
+    _section("proposed", "path", _POINT_KEYS, array=True),
+    _section("compounds", "path", "layer gates", required=True),
+    _section("candidates", "", f"path {_POINT_KEYS} generate spacing_m"),
+)}
+
+_WALK_KEYS = {
+    "speed_m_s": _Num(DEFAULT_SPEED_M_S, *SPEED_RANGE_M_S, low_open=False,
+                      example="1.0 (3.6 km/h; 1.4 = 5 km/h)", unit="m/s"),
+    "max_snap_m": _Num(DEFAULT_MAX_SNAP_M, 0.0, 100_000.0, example="300", unit="m"),
+    "max_walk_min": _Num(DEFAULT_MAX_WALK_MIN, 0.0, 1440.0, example="60", unit="min"),
+}
+_AREA_KEYS = {
+    "isochrone_buffer_m": _Num(DEFAULT_ISOCHRONE_BUFFER_M, 0.0, 10_000.0, example="50",
+                               unit="m"),
+    "tiles": _Num(1, 1, 100_000, low_open=False, integer=True, example="4"),
+}
+_CANDIDATE_KEYS = {
+    "spacing_m": _Num(DEFAULT_CANDIDATE_SPACING_M, 0.0, 100_000.0, example="200", unit="m"),
+}
+
+
+def _category_keys(speed_m_s: float, max_walk_min: float) -> dict[str, _Num]:
+    return {
+        "minutes": _Num(None, 0.0, example="15", unit="min"),
+        "speed_m_s": _Num(speed_m_s, *SPEED_RANGE_M_S, low_open=False,
+                          example="0.9 (older walkers)", unit="m/s"),
+        "walk_m": _Num(None, 0.0, max_walk_min * 60 * SPEED_RANGE_M_S[1], example="1000",
+                       unit="m"),
+        "new_sites": _Num(0, 0, 100_000, low_open=False, integer=True, example="6"),
+        "min_floor_area_m2": _Num(0.0, 0.0, low_open=False, example="200", unit="m²"),
+        "capacity": _Num(None, 0.0, example="50"),
+        "weight": _Num(1.0, 0.0, low_open=False, example="1.0"),
+    }
+
+
+def _check_table(p: _Problems, section: _Section, where: str, table: Any) -> bool:
+    """Is ``table`` a table with only known keys and every required key? (problems collected)"""
     if not isinstance(table, dict):
-        kind = "[[" + section + "]]" if section in _ARRAY_SECTIONS else "[" + section + "]"
-        c.add(where, "is not a table", f"write it as a {kind} block")
+        p.add(where, f"is {type(table).__name__} {table!r}, not a table",
+              f"write it as a {section.block} block with keys on the lines below")
         return False
-    required, optional = _SCHEMA[section]
-    for key in sorted(set(table) - required - optional):
-        c.add(
-            f"{where}.{key}",
-            "unknown key",
-            f"remove it or use one of: {', '.join(sorted(required | optional))}",
-        )
-    for key in sorted(required - set(table)):
-        c.add(f"{where}.{key}", "missing required key", f"add {key} = ... to {where}")
+    known = section.required_keys | section.optional_keys
+    for key in sorted(set(table) - known):
+        p.add(f"{where}.{key}", "unknown key",
+              f"remove it or use one of: {', '.join(sorted(known))}")
+    for key in sorted(section.required_keys - set(table)):
+        p.add(f"{where}.{key}", "missing required key", f"add {key} = ... to {where}")
     return True
 
 
-def _number(c: _Collector, where: str, value: Any, *, positive: bool = True) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        c.add(where, f"{value!r} is not a number", "write a plain number, e.g. 15 or 1.2")
-        return None
-    if positive and value <= 0:
-        c.add(where, f"{value!r} must be greater than 0", "write a positive number")
-        return None
-    return float(value)
+def _tables(p: _Problems, section: _Section, raw: Mapping[str, Any]) -> list[tuple[str, dict]]:
+    """The section's tables with their names (``walk``, ``facilities[1]``); bad ones skipped."""
+    if section.name not in raw:
+        return []
+    value = raw[section.name]
+    if not section.array:
+        return [(section.name, value)] if _check_table(p, section, section.name, value) else []
+    items = [value] if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        p.add(section.name, f"is {type(value).__name__} {value!r}, not an array of tables",
+              f"write each one as a {section.block} block")
+        return []
+    out = []
+    for i, t in enumerate(items):
+        where = f"{section.name}[{i}]"
+        if _check_table(p, section, where, t):
+            out.append((where, t))
+    return out
 
 
-def _path(c: _Collector, where: str, value: Any, base: Path, *, must_exist: bool = True) -> Path:
-    if not isinstance(value, str) or not value:
-        c.add(where, f"{value!r} is not a file path", "write the path in quotes")
-        return base
-    p = (base / value).resolve() if not Path(value).is_absolute() else Path(value)
-    if must_exist and not p.exists():
-        c.add(where, f"file {value!r} not found (looked at {p})", "check the path; "
-              "paths are relative to the config file")
-    return p
-
-
-def _point_source(c: _Collector, where: str, t: dict[str, Any], base: Path) -> PointSource:
-    coords = t.get("coords", "wgs84")
-    if coords not in COORD_SYSTEMS:
-        c.add(f"{where}.coords", f"unknown coordinate system {coords!r}",
-              f"use one of: {', '.join(COORD_SYSTEMS)}")
-    return PointSource(
-        path=_path(c, f"{where}.path", t.get("path"), base),
-        coords=str(coords),
-        layer=t.get("layer"),
-        sheet=t.get("sheet"),
-    )
-
-
-def _crs_ok(c: _Collector, value: Any) -> str:
+def _crs(p: _Problems, value: Any) -> str:
     from pyproj import CRS
     from pyproj.exceptions import CRSError
 
     try:
         crs = CRS.from_user_input(value)
-    except (CRSError, TypeError):
-        c.add("area.crs", f"{value!r} is not a known CRS", 'write e.g. "EPSG:32650" (UTM 50N)')
+    except (CRSError, TypeError, ValueError):
+        p.add("area.crs", f"{value!r} is not a known CRS", 'write e.g. "EPSG:32650" (UTM 50N)')
         return str(value)
     if not crs.is_projected:
-        c.add("area.crs", f"{value!r} is not a projected CRS (distances would be in degrees)",
+        p.add("area.crs", f"{value!r} is not a projected CRS (distances would be in degrees)",
               'use a metric CRS such as the UTM zone of the area, e.g. "EPSG:32650"')
     return str(value)
+
+
+def _parse_area(p: _Problems, t: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    return {
+        "name": p.text(t, "area", "name", "", example="回天地区"),
+        "crs": _crs(p, t["crs"]) if "crs" in t else "",
+        "boundaries": p.path(t, "area", "boundaries", base),
+        "network": p.path(t, "area", "network", base),
+        **{k: p.number(t, "area", k, spec) for k, spec in _AREA_KEYS.items()},
+    }
+
+
+def _parse_walk(p: _Problems, t: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: p.number(t, "walk", k, spec) for k, spec in _WALK_KEYS.items()}
+
+
+def _osm_filter(p: _Problems, where: str, value: Any) -> OsmFilter | None:
+    ok = isinstance(value, dict) and value and all(
+        isinstance(k, str) and (v is True or (isinstance(v, list) and v
+                                              and all(isinstance(s, str) for s in v)))
+        for k, v in value.items())
+    if not ok:
+        p.add(f"{where}.osm", f"{value!r} is not an OSM tag filter",
+              'write a table of tag keys and value lists, e.g. osm = { amenity = ["pharmacy"] } '
+              "(or { shop = true } for any value)")
+        return None
+    return MappingProxyType({k: True if v is True else tuple(v) for k, v in value.items()})
+
+
+def _category_speed(p: _Problems, t: Mapping[str, Any], where: str, nums: dict[str, _Num],
+                    minutes: float | None) -> float:
+    """The category's speed: ``speed_m_s``, or ``walk_m / (minutes × 60)``, or the default."""
+    speed = p.number(t, where, "speed_m_s", nums["speed_m_s"])
+    walk_m = p.number(t, where, "walk_m", nums["walk_m"])
+    if walk_m is None or minutes is None:
+        return float(speed)
+    if "speed_m_s" in t:
+        p.add(f"{where}.walk_m", "both walk_m and speed_m_s are given",
+              "give one: walk_m (the distance the threshold allows) or speed_m_s")
+        return float(speed)
+    derived = walk_m / (minutes * 60.0)
+    low, high = SPEED_RANGE_M_S
+    if not low <= derived <= high:
+        p.add(f"{where}.walk_m", f"{walk_m:g} m in {minutes:g} min is {derived:.2f} m/s, not a "
+              f"walking speed ({low:g}-{high:g} m/s)", "check walk_m and minutes")
+        return float(speed)
+    return derived
+
+
+def _category_texts(p: _Problems, t: Mapping[str, Any], where: str, key: str) -> dict[str, Any]:
+    label = p.text(t, where, "label", key, example="社区养老服务驿站") or key
+    pattern = p.text(t, where, "name_pattern", None, example="小学")
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            p.add(f"{where}.name_pattern", f"{pattern!r} is not a regular expression ({exc})",
+                  "fix the pattern, e.g. name_pattern = \"中学|初中\"")
+            pattern = None
+    return {
+        "label": label,
+        "label_en": p.text(t, where, "label_en", label, example="Community elderly-care station"),
+        "demand": p.text(t, where, "demand", "population", example="population_60plus"),
+        "source": p.text(t, where, "source", "", example="GB 50180-2018 table 3.0.4") or "",
+        "level": p.text(t, where, "level", "", example="15min") or "",
+        "group": p.text(t, where, "group", "", example="基本保障类") or "",
+        "name_pattern": pattern,
+        "osm": _osm_filter(p, where, t["osm"]) if "osm" in t else None,
+    }
+
+
+def _category(p: _Problems, t: Mapping[str, Any], where: str, speed_m_s: float,
+              max_walk_min: float) -> Category:
+    key = t.get("key", "")
+    if "key" in t and (not isinstance(key, str) or not _KEY_RE.match(key)):
+        p.add(f"{where}.key", f"{key!r} is not a valid key",
+              "use lower-case letters, digits and _ only, e.g. elderly_station")
+        key = str(key)
+    where = f"{where} ({key})" if key else where
+    nums = _category_keys(speed_m_s, max_walk_min)
+    minutes = p.number(t, where, "minutes", nums["minutes"])
+    if minutes is not None and minutes > max_walk_min:
+        p.add(f"{where}.minutes", f"{minutes:g} min exceeds walk.max_walk_min ({max_walk_min:g})",
+              "lower minutes or raise walk.max_walk_min")
+    return Category(
+        key=key,
+        minutes=minutes if minutes is not None else 15.0,
+        speed_m_s=_category_speed(p, t, where, nums, minutes),
+        new_sites=p.number(t, where, "new_sites", nums["new_sites"]),
+        min_floor_area_m2=p.number(t, where, "min_floor_area_m2", nums["min_floor_area_m2"]),
+        capacity=p.number(t, where, "capacity", nums["capacity"]),
+        weight=p.number(t, where, "weight", nums["weight"]),
+        **_category_texts(p, t, where, key),
+    )
+
+
+def parse_category(
+    table: Mapping[str, Any],
+    *,
+    where: str = "category",
+    file: str = "config",
+    speed_m_s: float = DEFAULT_SPEED_M_S,
+    max_walk_min: float = DEFAULT_MAX_WALK_MIN,
+    required: tuple[str, ...] = (),
+) -> tuple[Category, list[Problem]]:
+    """One ``[[category]]`` table -> :class:`Category` and its problems (the one category schema).
+
+    Parameters
+    ----------
+    table : mapping
+        The category's keys (see the README's config section).
+    where : str
+        Name of the table in messages, e.g. ``category[2]``.
+    file : str
+        File name in messages.
+    speed_m_s : float
+        Default walking speed (``[walk] speed_m_s``) when the table gives neither ``speed_m_s``
+        nor ``walk_m``.
+    max_walk_min : float
+        ``[walk] max_walk_min``: ``minutes`` may not exceed it.
+    required : tuple of str
+        Keys required on top of ``key``, ``label``, ``minutes`` (presets also need
+        ``label_en``, ``osm``, ``source``).
+
+    Returns
+    -------
+    Category
+        Meaningful only when the problem list is empty.
+    problems : list of Problem
+    """
+    p = _Problems(file)
+    section = _Section("category", _CATEGORY.required_keys | frozenset(required),
+                       _CATEGORY.optional_keys)
+    if not _check_table(p, section, where, table):
+        return Category(str(where), "", "", 15.0, speed_m_s), p.items
+    return _category(p, table, where, speed_m_s, max_walk_min), p.items
+
+
+def _parse_categories(p: _Problems, tables: list[tuple[str, dict]], speed_m_s: float,
+                      max_walk_min: float) -> tuple[Category, ...]:
+    cats: list[Category] = []
+    seen: set[str] = set()
+    for where, t in tables:
+        cat = _category(p, t, where, speed_m_s, max_walk_min)
+        if cat.key in seen and _KEY_RE.match(cat.key):
+            p.add(f"{where} ({cat.key}).key", f"duplicate category key {cat.key!r}",
+                  "give each category its own key")
+        seen.add(cat.key)
+        cats.append(cat)
+    return tuple(cats)
+
+
+def _point_source(p: _Problems, t: Mapping[str, Any], where: str, base: Path) -> PointSource:
+    coords = t.get("coords", "wgs84")
+    if coords not in COORD_SYSTEMS:
+        p.add(f"{where}.coords", f"unknown coordinate system {coords!r}",
+              f"use one of: {', '.join(COORD_SYSTEMS)}")
+    return PointSource(
+        path=p.path(t, where, "path", base),
+        coords=str(coords),
+        layer=p.text(t, where, "layer", None, example="facilities"),
+        sheet=p.text(t, where, "sheet", None, example="Sheet1"),
+    )
+
+
+def _parse_compounds(p: _Problems, t: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    return {
+        "compounds": p.path(t, "compounds", "path", base),
+        "compounds_layer": p.text(t, "compounds", "layer", None, example="compounds"),
+        "gates": p.path(t, "compounds", "gates", base) if "gates" in t else None,
+    }
+
+
+def _parse_candidates(p: _Problems, t: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    if "path" not in t:
+        for key in sorted(set(t) & {"coords", "layer", "sheet"}):
+            p.add(f"candidates.{key}", "given without a candidates file",
+                  'add path = "candidates.csv", or remove the key')
+    return {
+        "candidates": _point_source(p, t, "candidates", base) if "path" in t else None,
+        "generate_candidates": p.boolean(t, "candidates", "generate", False),
+        "candidate_spacing_m": p.number(t, "candidates", "spacing_m", _CANDIDATE_KEYS["spacing_m"]),
+    }
+
+
+# --- the file -------------------------------------------------------------------------------
+
+
+def _config_file(path: Path) -> Path:
+    """``path``, or ``path/area.toml`` when ``path`` is a study-area folder."""
+    if path.is_dir():
+        inner = path / "area.toml"
+        if inner.is_file():
+            return inner
+        raise ConfigError(Problem(str(path), None, None,
+                                  "is a folder without an area.toml, not a config file",
+                                  "give the study area's config file, e.g. "
+                                  f"{path / 'area.toml'}"))
+    return path
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    def fail(problem: str, fix: str) -> ConfigError:
+        return ConfigError(Problem(str(path), None, None, problem, fix))
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows Notepad) is fine
+    except FileNotFoundError:
+        raise fail("config file not found", "check the path") from None
+    except IsADirectoryError:
+        raise fail("is a folder, not a config file", "give the area.toml file") from None
+    except UnicodeDecodeError:
+        raise fail("the file is not UTF-8 text", "save it as UTF-8") from None
+    except OSError as exc:
+        raise fail(f"cannot read the file ({exc.strerror or exc})", "check the path and "
+                   "its permissions") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise fail(f"not valid TOML ({exc})", "fix the TOML syntax at the position given") from None
+
+
+def _check_sections(p: _Problems, raw: Mapping[str, Any]) -> None:
+    for key in sorted(set(raw) - set(_SECTIONS)):
+        p.add(key, "unknown section", f"remove it or use one of: {', '.join(sorted(_SECTIONS))}")
+    missing = [s for s in _SECTIONS.values() if s.required and s.name not in raw]
+    for s in missing:
+        p.add(s.name, "missing required section", f"add a {s.block} block")
+    if missing:
+        raise ConfigError(p.items)
+
+
+def _one(p: _Problems, raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """The table of a single-table section ({} when absent or not a table)."""
+    tables = _tables(p, _SECTIONS[name], raw)
+    return tables[0][1] if tables else {}
+
+
+def _parse_sections(p: _Problems, raw: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    """AreaConfig fields, section by section (walk before categories: they use its values)."""
+    fields: dict[str, Any] = {}
+    fields.update(_parse_area(p, _one(p, raw, "area"), base))
+    fields.update(_parse_walk(p, _one(p, raw, "walk")))
+    fields["categories"] = _parse_categories(
+        p, _tables(p, _CATEGORY, raw), fields["speed_m_s"], fields["max_walk_min"])
+    if raw.get("category") == []:
+        p.add("category", "no categories configured", "add at least one [[category]] block")
+    for name in ("facilities", "proposed"):
+        fields[name] = tuple(_point_source(p, t, where, base)
+                             for where, t in _tables(p, _SECTIONS[name], raw))
+    fields.update(_parse_compounds(p, _one(p, raw, "compounds"), base))
+    if "candidates" in raw:
+        fields.update(_parse_candidates(p, _one(p, raw, "candidates"), base))
+    return fields
 
 
 def load_config(path: str | Path) -> AreaConfig:
@@ -258,7 +700,8 @@ def load_config(path: str | Path) -> AreaConfig:
     Parameters
     ----------
     path : str or Path
-        The ``area.toml`` file. Relative paths inside it are resolved against its folder.
+        The ``area.toml`` file, or the study-area folder holding it. Relative paths inside it
+        are resolved against its folder.
 
     Returns
     -------
@@ -269,162 +712,14 @@ def load_config(path: str | Path) -> AreaConfig:
     ConfigError
         Listing every unknown, missing or invalid key at once.
     """
-    path = Path(path)
-    c = _Collector(str(path))
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(Problem(str(path), None, None, "config file not found",
-                                  "check the path")) from None
-    except UnicodeDecodeError:
-        raise ConfigError(Problem(str(path), None, None, "the file is not UTF-8 text",
-                                  "save it as UTF-8")) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(Problem(str(path), None, None, f"not valid TOML ({exc})",
-                                  "fix the TOML syntax at the position given")) from None
-    base = path.resolve().parent
-
-    for key in sorted(set(raw) - set(_SCHEMA)):
-        c.add(key, "unknown section", f"remove it or use one of: {', '.join(sorted(_SCHEMA))}")
-    for key in _REQUIRED_SECTIONS:
-        if key not in raw:
-            kind = f"[[{key}]]" if key in _ARRAY_SECTIONS else f"[{key}]"
-            c.add(key, "missing required section", f"add a {kind} block")
-    if c.problems and any(p.field in _REQUIRED_SECTIONS for p in c.problems):
-        raise ConfigError(c.problems)
-
-    area = raw["area"]
-    walk = raw.get("walk", {})
-    _check_keys(c, "area", "area", area)
-    _check_keys(c, "walk", "walk", walk)
-    speed = _number(c, "walk.speed_m_s", walk.get("speed_m_s", 1.0))
-    if speed is not None and not 0.3 <= speed <= 3.0:
-        c.add("walk.speed_m_s", f"{speed} m/s is not a walking speed",
-              "use metres per second, e.g. 1.0 (3.6 km/h) to 1.4 (5 km/h)")
-    speed = speed or 1.0
-    max_snap = _number(c, "walk.max_snap_m", walk.get("max_snap_m", 300.0)) or 300.0
-    max_walk_min = _number(c, "walk.max_walk_min", walk.get("max_walk_min", 60.0)) or 60.0
-    iso_buffer = _number(c, "area.isochrone_buffer_m", area.get("isochrone_buffer_m", 50.0))
-    tiles = area.get("tiles", 1)
-    if isinstance(tiles, bool) or not isinstance(tiles, int) or tiles < 1:
-        c.add("area.tiles", f"{tiles!r} is not a whole number >= 1",
-              "write e.g. tiles = 4 (or leave it out: 1, not tiled)")
-        tiles = 1
-
-    cats_raw = raw["category"]
-    if not isinstance(cats_raw, list):
-        c.add("category", "must be an array of tables", "write each category as [[category]]")
-        cats_raw = []
-    categories: list[Category] = []
-    seen: set[str] = set()
-    for i, t in enumerate(cats_raw):
-        where = f"category[{i}]"
-        if not _check_keys(c, "category", where, t):
-            continue
-        key = t.get("key", "")
-        where = f"category[{i}] ({key})" if key else where
-        if not isinstance(key, str) or not _KEY_RE.match(key):
-            c.add(f"{where}.key", f"{key!r} is not a valid key",
-                  "use lower-case letters, digits and _ only, e.g. elderly_station")
-        elif key in seen:
-            c.add(f"{where}.key", f"duplicate category key {key!r}",
-                  "give each category its own key")
-        seen.add(str(key))
-        minutes = _number(c, f"{where}.minutes", t.get("minutes", 15))
-        if minutes is not None and minutes > max_walk_min:
-            c.add(f"{where}.minutes", f"{minutes} min exceeds walk.max_walk_min ({max_walk_min})",
-                  "lower minutes or raise walk.max_walk_min")
-        cat_speed = _number(c, f"{where}.speed_m_s", t.get("speed_m_s", speed))
-        if cat_speed is not None and not 0.3 <= cat_speed <= 3.0:
-            c.add(f"{where}.speed_m_s", f"{cat_speed} m/s is not a walking speed",
-                  "use metres per second, e.g. 0.9 for older walkers")
-        new_sites = t.get("new_sites", 0)
-        if isinstance(new_sites, bool) or not isinstance(new_sites, int) or new_sites < 0:
-            c.add(f"{where}.new_sites", f"{new_sites!r} is not a whole number >= 0",
-                  "write e.g. new_sites = 6")
-            new_sites = 0
-        demand = t.get("demand", "population")
-        if not isinstance(demand, str) or not demand:
-            c.add(f"{where}.demand", f"{demand!r} is not a column name",
-                  'write e.g. demand = "population_60plus"')
-            demand = "population"
-        categories.append(
-            Category(
-                key=str(key),
-                label=str(t.get("label", key)),
-                label_en=str(t.get("label_en", t.get("label", key))),
-                minutes=minutes or 15.0,
-                speed_m_s=cat_speed or speed,
-                demand=demand,
-                new_sites=new_sites,
-            )
-        )
-    if not cats_raw:
-        c.add("category", "no categories configured", "add at least one [[category]] block")
-
-    def sources(section: str) -> tuple[PointSource, ...]:
-        items = raw.get(section, [])
-        if isinstance(items, dict):
-            items = [items]
-        if not isinstance(items, list):
-            c.add(section, "must be an array of tables", f"write each file as [[{section}]]")
-            return ()
-        out = []
-        for i, t in enumerate(items):
-            where = f"{section}[{i}]"
-            if _check_keys(c, section, where, t):
-                out.append(_point_source(c, where, t, base))
-        return tuple(out)
-
-    facilities = sources("facilities")
-    proposed = sources("proposed")
-
-    comp = raw["compounds"]
-    _check_keys(c, "compounds", "compounds", comp)
-    compounds = _path(c, "compounds.path", comp.get("path"), base)
-    gates = _path(c, "compounds.gates", comp["gates"], base) if "gates" in comp else None
-
-    cand = raw.get("candidates")
-    candidates = None
-    generate = False
-    spacing = 200.0
-    if cand is not None and _check_keys(c, "candidates", "candidates", cand):
-        if "path" in cand:
-            candidates = _point_source(c, "candidates", cand, base)
-        generate = bool(cand.get("generate", False))
-        spacing = _number(c, "candidates.spacing_m", cand.get("spacing_m", 200.0)) or 200.0
-
-    name = area.get("name")
-    if not isinstance(name, str) or not name.strip():
-        c.add("area.name", f"{name!r} is not a name", 'write e.g. name = "回天地区"')
-    crs = _crs_ok(c, area.get("crs"))
-    boundaries = _path(c, "area.boundaries", area.get("boundaries"), base)
-    network = _path(c, "area.network", area.get("network"), base)
-
-    if c.problems:
-        raise ConfigError(c.problems)
-    cfg = AreaConfig(
-        source=path.resolve(),
-        name=str(name),
-        crs=crs,
-        boundaries=boundaries,
-        network=network,
-        compounds=compounds,
-        compounds_layer=comp.get("layer"),
-        gates=gates,
-        categories=tuple(categories),
-        facilities=facilities,
-        proposed=proposed,
-        candidates=candidates,
-        generate_candidates=generate,
-        candidate_spacing_m=spacing,
-        speed_m_s=speed,
-        max_snap_m=max_snap,
-        max_walk_min=max_walk_min,
-        isochrone_buffer_m=iso_buffer if iso_buffer is not None else 50.0,
-        tiles=tiles,
-        extra={"category_osm": {t["key"]: t.get("osm") for t in cats_raw if "osm" in t}},
-    )
+    path = _config_file(Path(path))
+    raw = _read_toml(path)
+    p = _Problems(str(path))
+    _check_sections(p, raw)
+    fields = _parse_sections(p, raw, path.resolve().parent)
+    if p.items:
+        raise ConfigError(p.items)
+    cfg = AreaConfig(source=path.resolve(), **fields)
     for cat in cfg.categories:
         log.debug("category %s: %g min at %g m/s = %.0f m", cat.key, cat.minutes,
                   cat.speed_m_s, cat.walk_m)

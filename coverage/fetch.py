@@ -45,10 +45,11 @@ import shapely
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
+from .constants import DEFAULT_SPEED_M_S, SPEED_RANGE_M_S
 from .errors import InputError, Problem
 from .io import toml_value
 from .osmfile import OsmRecord
-from .presets import PRESETS, load_preset, merge_categories, preset_info
+from .presets import PRESETS, category_of, load_preset, merge_categories, preset_info
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -82,8 +83,6 @@ DEFAULT_SHARE_60PLUS = 0.196
 #: Floor-area ratio assumed for a compound without mapped buildings when no compound of the area
 #: has buildings to take the median from.
 DEFAULT_FALLBACK_FAR = 1.5
-#: Walking speed (m/s) used where a category gives neither ``walk_m`` nor ``speed_m_s``.
-DEFAULT_SPEED_M_S = 1.0
 #: Gates are looked for this far outside the units (metres): compounds on the edge keep theirs.
 GATE_MARGIN_M = 100.0
 
@@ -152,9 +151,7 @@ def parse_bbox(text: str | Sequence[float]) -> tuple[float, float, float, float]
 
 def category_walk_m(cat: Mapping[str, Any], speed_m_s: float = DEFAULT_SPEED_M_S) -> float:
     """Walking distance (metres) a category allows: ``walk_m`` or minutes x speed."""
-    if cat.get("walk_m"):
-        return float(cat["walk_m"])
-    return float(cat["minutes"]) * 60.0 * float(cat.get("speed_m_s", speed_m_s))
+    return category_of(cat, speed_m_s=speed_m_s).walk_m
 
 
 def tags_match(tags: Mapping[str, str], osm: Mapping[str, Any],
@@ -761,7 +758,7 @@ def _category_toml(cat: Mapping[str, Any]) -> str:
     if "speed_m_s" in cat:
         lines.append(f"speed_m_s = {_toml_value(float(cat['speed_m_s']))}")
     elif cat.get("walk_m"):
-        speed = float(cat["walk_m"]) / (float(cat["minutes"]) * 60.0)
+        speed = category_of(cat).speed_m_s  # walk_m / (minutes x 60)
         lines.append(f"speed_m_s = {_toml_value(round(speed, 6))}  "
                      f"# {cat['minutes']} min = {cat['walk_m']:g} m per the source")
     for k in ("demand", "new_sites", "osm", "source"):
@@ -1008,7 +1005,7 @@ def fetch_area(
     for label, value, lo, hi in (("--m2-per-person", m2_per_person, 5, 200),
                                  ("--default-levels", default_levels, 1, 100),
                                  ("--share-60plus", share_60plus, 0, 1),
-                                 ("--speed", speed_m_s, 0.3, 3.0)):
+                                 ("--speed", speed_m_s, *SPEED_RANGE_M_S)):
         if not (isinstance(value, (int, float)) and lo <= value <= hi):
             raise FetchError(f"{label} {value!r} is outside {lo}-{hi}",
                              fix=f"give a number between {lo} and {hi}", source=label)

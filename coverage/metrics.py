@@ -7,6 +7,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from .config import Category
+from .constants import DIST_TOL_M
 
 __all__ = [
     "SCENARIOS",
@@ -18,9 +19,6 @@ __all__ = [
 # Scenario name -> column suffix.
 SCENARIOS = {"existing": "", "with_proposed": "_with_proposed"}
 
-# Distances within this of the threshold count as covered: a facility exactly at the threshold
-# must not be lost to floating-point rounding of edge lengths (m).
-_EPS_M = 1e-6
 
 
 def compound_distance(
@@ -55,9 +53,9 @@ def coverage_columns(
     covered = []
     for cat in categories:
         d = dist_m[cat.key]
-        walk_min = d / cat.speed_m_s / 60.0
+        walk_min = cat.minutes_of(d)
         cols[f"walk_min_{cat.key}{suffix}"] = np.where(np.isfinite(walk_min), walk_min, np.nan)
-        cov = d <= cat.walk_m + _EPS_M
+        cov = d <= cat.walk_m + DIST_TOL_M
         cols[f"covered_{cat.key}{suffix}"] = cov
         covered.append(cov)
     n_cov = np.sum(covered, axis=0).astype(int) if covered else np.zeros(0, int)

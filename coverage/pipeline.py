@@ -147,7 +147,7 @@ def analyze(inputs: StudyInputs, *, network: WalkNetwork | None = None,
     for cat, scenario in tqdm(steps, desc="walking distances", disable=not progress,
                               unit="pass"):
         sources = Snapped.concat([_sources(lay, sn, cat.key) for lay, sn in scen_sources[scenario]])
-        cutoff_m = cfg.max_walk_min * 60.0 * cat.speed_m_s
+        cutoff_m = cat.cutoff_m(cfg.max_walk_min)  # walks are reported up to max_walk_min
         point_dist, node_dist = nearest_source_distances(net, sources, access.snap, cutoff_m)
         dist[scenario][cat.key] = compound_distance(access.compound, point_dist, n_comp)
         if not isochrones:

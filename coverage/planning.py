@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from .access import Snapped
 from .config import Category
+from .constants import DIST_TOL_M
 from .errors import InputError, Problem
 from .network import WalkNetwork
 from .pipeline import CoverageResult, snap_layer
@@ -248,7 +249,7 @@ def select_sites(
     for cat in cats:
         rows = _category_candidates(candidates, cat.key)
         within = dist[rows].copy()
-        within.data = (within.data <= cat.walk_m + 1e-6).astype(float)
+        within.data = (within.data <= cat.walk_m + DIST_TOL_M).astype(float)
         within.eliminate_zeros()
         cover = within.astype(bool).tocsr()
         demand = comp[cat.demand].fillna(0).to_numpy(float)

@@ -59,6 +59,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from .config import AreaConfig
+from .constants import GATE_TOL_M
 from .inputs import StudyInputs
 from .metrics import unit_summary
 from .network import (
@@ -85,14 +86,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-GATE_TOL_M = 30.0
-"""A gate belongs to a compound within this distance (m); the default of
-:func:`coverage.access.compound_access_points`."""
 
 
 def halo_m(config: AreaConfig) -> float:
     """How far beyond its compounds a tile's network must reach (m); see the module docstring."""
-    cutoff = max(config.max_walk_min * 60.0 * c.speed_m_s for c in config.categories)
+    cutoff = max(c.cutoff_m(config.max_walk_min) for c in config.categories)
     return cutoff + GATE_TOL_M + config.max_snap_m + 1.0
 
 

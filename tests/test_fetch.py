@@ -322,8 +322,7 @@ def check_snapshot(out: Path) -> None:
     assert cfg.category_keys == tuple(c["key"] for c in load_preset("gb50180"))
     assert cfg.category("pharmacy").walk_m == pytest.approx(300, abs=0.01)
     assert cfg.category("middle_school").walk_m == pytest.approx(1000, abs=0.01)
-    assert cfg.extra["category_osm"]["pharmacy"] == {"amenity": ["pharmacy"],
-                                                     "shop": ["chemist"]}
+    assert cfg.category("pharmacy").osm == {"amenity": ("pharmacy",), "shop": ("chemist",)}
     assert cfg.gates is not None and cfg.gates.exists()
 
     bnd = gpd.read_file(out / "boundaries.geojson")

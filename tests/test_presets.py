@@ -101,7 +101,7 @@ def test_validate_category_reports_problems() -> None:
     bad = {"key": "Bad-Key", "label": "x", "label_en": "x", "minutes": 0, "osm": {},
            "source": "s", "colour": "red", "name_pattern": "("}
     problems = " | ".join(validate_category(bad))
-    for part in ("Bad-Key", "minutes", "osm", "unknown key colour", "name_pattern"):
+    for part in ("Bad-Key", "minutes", "osm", "colour: unknown key", "name_pattern"):
         assert part in problems
 
 
@@ -119,7 +119,9 @@ def test_area_toml_of_each_preset_loads(name: str, tmp_path: Path) -> None:
     for c in cats:
         want_m = c.get("walk_m", c["minutes"] * 60.0)
         assert cfg.category(c["key"]).walk_m == pytest.approx(want_m, abs=0.01)
-        assert cfg.extra["category_osm"][c["key"]] == c["osm"]
+        cat = cfg.category(c["key"])
+        assert cat.osm == {k: tuple(v) for k, v in c["osm"].items()}
+        assert cat.source == c["source"]
 
 
 @pytest.mark.parametrize("name", PRESETS)

@@ -1,7 +1,9 @@
 """Standard facility-category presets (TOML data files shipped with the package).
 
 Each preset is a TOML file ``<name>.toml`` in this folder with a ``[preset]`` table (name, title,
-source) and ``[[category]]`` blocks. A category has:
+source) and ``[[category]]`` blocks. Their keys are those of an area.toml ``[[category]]`` block,
+checked by the same parser (:func:`coverage.config.parse_category`); a preset category also needs
+``label_en``, ``osm`` and ``source``. A category has:
 
 ``key``
     ``[a-z0-9_]+``, used in output column names.
@@ -30,12 +32,14 @@ Presets: ``gb50180`` (GB 50180-2018 5/10/15-minute life circles), ``mofcom`` (å•
 from __future__ import annotations
 
 import copy
-import re
 import sys
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from ..config import Category, parse_category
+from ..constants import DEFAULT_SPEED_M_S
 from ..errors import ConfigError, Problem
 
 if sys.version_info >= (3, 11):
@@ -43,14 +47,20 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["PRESETS", "load_preset", "merge_categories", "preset_info"]
+__all__ = [
+    "PRESETS",
+    "category_of",
+    "load_preset",
+    "merge_categories",
+    "preset_info",
+    "validate_category",
+]
 
 #: Names accepted by :func:`load_preset` (and ``circle15 fetch --preset``).
 PRESETS: tuple[str, ...] = ("gb50180", "mofcom", "beijing-elderly")
 
-_KEY_RE = re.compile(r"^[a-z0-9_]+$")
-_REQUIRED = ("key", "label", "label_en", "minutes", "osm", "source")
-_OPTIONAL = ("walk_m", "name_pattern", "demand", "speed_m_s", "new_sites", "level", "group")
+# Presets must say what they match and where they come from; the rest is config's schema.
+_REQUIRED = ("label_en", "osm", "source")
 
 
 @cache
@@ -70,34 +80,39 @@ def _read(name: str) -> dict[str, Any]:
     return data
 
 
-def validate_category(cat: dict[str, Any]) -> list[str]:
-    """Problems with one category dict (empty list if it is fine)."""
-    out = []
-    for k in _REQUIRED:
-        if k not in cat:
-            out.append(f"missing {k}")
-    for k in sorted(set(cat) - set(_REQUIRED) - set(_OPTIONAL)):
-        out.append(f"unknown key {k}")
-    key = cat.get("key", "")
-    if not isinstance(key, str) or not _KEY_RE.match(key):
-        out.append(f"key {key!r} is not [a-z0-9_]+")
-    minutes = cat.get("minutes")
-    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or minutes <= 0:
-        out.append(f"minutes {minutes!r} is not a positive number")
-    osm = cat.get("osm", {})
-    if not isinstance(osm, dict) or not osm or not all(
-        isinstance(k, str) and (v is True or (isinstance(v, list) and v
-                                              and all(isinstance(s, str) for s in v)))
-        for k, v in osm.items()
-    ):
-        out.append("osm must be a non-empty table {key = [values]} (or {key = true})")
-    pattern = cat.get("name_pattern")
-    if pattern is not None:
-        try:
-            re.compile(pattern)
-        except (re.error, TypeError):
-            out.append(f"name_pattern {pattern!r} is not a regular expression")
-    return out
+def validate_category(cat: Mapping[str, Any]) -> list[str]:
+    """Problems with one preset category dict (empty list if it is fine).
+
+    The category is checked by :func:`coverage.config.parse_category` (the one category
+    schema); a preset also needs ``label_en``, ``osm`` and ``source``.
+    """
+    _, problems = parse_category(cat, required=_REQUIRED)
+    return [f"{p.field}: {p.problem}" for p in problems]
+
+
+def category_of(cat: Mapping[str, Any], *, speed_m_s: float = DEFAULT_SPEED_M_S,
+                file: str = "category") -> Category:
+    """A category dict (preset or merged) as a typed :class:`~coverage.config.Category`.
+
+    Parameters
+    ----------
+    cat : mapping
+        Keys as in an area.toml ``[[category]]`` block (``walk_m`` sets the speed).
+    speed_m_s : float
+        Walking speed when the category gives neither ``speed_m_s`` nor ``walk_m``.
+    file : str
+        Where the category comes from, for messages.
+
+    Raises
+    ------
+    ConfigError
+        The category breaks the schema.
+    """
+    where = f"category ({cat.get('key', '?')})"
+    category, problems = parse_category(cat, where=where, file=file, speed_m_s=speed_m_s)
+    if problems:
+        raise ConfigError(problems)
+    return category
 
 
 def preset_info(name: str) -> dict[str, str]:
