@@ -29,6 +29,7 @@ from .siting import RANKING_COLUMNS, SitingPlan, plan_sites, ranking_table
 
 __all__ = [
     "SitingOutcome",
+    "candidate_sites",
     "compound_distance_matrix",
     "generate_candidates",
     "select_sites",
@@ -163,6 +164,63 @@ def _scenario_row(cat: Category, scenario: str, sites: int, covered: np.ndarray,
     }
 
 
+def candidate_sites(result: CoverageResult, cats: list[Category], *,
+                    generate: bool | None = None, given_proposed: bool = False,
+                    ) -> tuple[gpd.GeoDataFrame, Snapped]:
+    """Every candidate site for new facilities of ``cats``, attached to the network.
+
+    The ``[candidates]`` file's sites, then (with ``generate``, default the config's
+    ``[candidates] generate``) sites generated on the streets of compounds not covered for
+    some category of ``cats`` (``given_proposed``: not even with the planned stations).
+
+    Returns
+    -------
+    candidates : GeoDataFrame
+        ``id, name, category, status, source``, ``capacity`` and ``floor_area_m2`` when the
+        file has them, ``lon, lat`` (WGS-84, 6 decimals) and the columns of
+        :func:`~coverage.access.snap_layer`; in the area CRS.
+    snapped : Snapped
+        Their attachments to the network (off-network ones included).
+
+    Raises
+    ------
+    InputError
+        If ``cats`` is not empty and there is no candidate site.
+    """
+    cfg = result.config
+    comp = result.compounds
+    crs = cfg.crs
+    suffix = "_with_proposed" if given_proposed else ""
+    parts = []
+    if result.inputs.candidates is not None and len(result.inputs.candidates):
+        parts.append(result.inputs.candidates)  # `source` is "file" unless the file says
+    if generate if generate is not None else cfg.generate_candidates:
+        uncovered = np.zeros(len(comp), bool)
+        for cat in cats:
+            uncovered |= ~comp[f"covered_{cat.key}{suffix}"].to_numpy(bool)
+        gen = generate_candidates(result.network, comp.geometry.to_numpy()[uncovered],
+                                  cfg.candidate_spacing_m, crs=crs)
+        log.info("generated %d candidate sites in uncovered areas", len(gen))
+        parts.append(gen)
+    cand_cols = ["id", "name", "category", "status", "source", "capacity", "floor_area_m2",
+                 "geometry"]
+    if parts:
+        candidates = gpd.GeoDataFrame(
+            pd.concat([p[[c for c in cand_cols if c in p.columns]] for p in parts],
+                      ignore_index=True), geometry="geometry", crs=crs)
+    else:
+        candidates = gpd.GeoDataFrame({c: [] for c in cand_cols[:5]}, geometry=[], crs=crs)
+    if cats and len(candidates) == 0:
+        raise InputError(Problem(str(cfg.source), None, "candidates",
+                                 "new sites are asked for but there are no candidate sites",
+                                 "add a [candidates] file, or set generate = true under "
+                                 "[candidates] (or pass --generate-candidates)"))
+    lonlat = candidates.geometry.to_crs(4326)
+    candidates["lon"] = np.round(lonlat.x.to_numpy(), 6)
+    candidates["lat"] = np.round(lonlat.y.to_numpy(), 6)
+    return snap_layer(result.network, candidates, cfg.max_snap_m)
+
+
 def select_sites(
     result: CoverageResult,
     *,
@@ -203,35 +261,8 @@ def select_sites(
     cats = [cfg.category(key) for key in keys]
     suffix = "_with_proposed" if given_proposed else ""
     comp = result.compounds
-    crs = cfg.crs
-
-    parts = []
-    if result.inputs.candidates is not None and len(result.inputs.candidates):
-        parts.append(result.inputs.candidates)  # `source` is "file" unless the file says
-    if generate if generate is not None else cfg.generate_candidates:
-        uncovered = np.zeros(len(comp), bool)
-        for cat in cats:
-            uncovered |= ~comp[f"covered_{cat.key}{suffix}"].to_numpy(bool)
-        gen = generate_candidates(result.network, comp.geometry.to_numpy()[uncovered],
-                                  cfg.candidate_spacing_m, crs=crs)
-        log.info("generated %d candidate sites in uncovered areas", len(gen))
-        parts.append(gen)
-    cand_cols = ["id", "name", "category", "status", "source", "geometry"]
-    if parts:
-        candidates = gpd.GeoDataFrame(
-            pd.concat([p[[c for c in cand_cols if c in p.columns]] for p in parts],
-                      ignore_index=True), geometry="geometry", crs=crs)
-    else:
-        candidates = gpd.GeoDataFrame({c: [] for c in cand_cols[:-1]}, geometry=[], crs=crs)
-    if cats and len(candidates) == 0:
-        raise InputError(Problem(str(cfg.source), None, "candidates",
-                                 "new sites are asked for but there are no candidate sites",
-                                 "add a [candidates] file, or set generate = true under "
-                                 "[candidates] (or pass --generate-candidates)"))
-    lonlat = candidates.geometry.to_crs(4326)
-    candidates["lon"] = np.round(lonlat.x.to_numpy(), 6)
-    candidates["lat"] = np.round(lonlat.y.to_numpy(), 6)
-    candidates, cand_snap = snap_layer(result.network, candidates, cfg.max_snap_m)
+    candidates, cand_snap = candidate_sites(result, cats, generate=generate,
+                                            given_proposed=given_proposed)
 
     # Distances once, to the longest walk of the categories sited; thresholds per category.
     all_comp = result.inputs.compounds.reset_index(drop=True)
@@ -289,7 +320,7 @@ def select_sites(
              else pd.DataFrame(columns=list(RANKING_COLUMNS)))
     sel_cols = ["rank", "candidate_id", "name", "category", "method", "gain_demand", "geometry"]
     selected = gpd.GeoDataFrame(pd.DataFrame(selected_rows, columns=sel_cols),
-                                geometry="geometry", crs=crs)
+                                geometry="geometry", crs=cfg.crs)
     return SitingOutcome(candidates=candidates, plans=plans, sites=sites,
                          scenarios=pd.DataFrame(scen_rows, columns=SCENARIO_COLUMNS),
                          selected_sites=selected)
