@@ -257,9 +257,10 @@ def run_area(job: AreaJob, cache_root: str | Path) -> AreaOutcome:
         if job.maps:
             from .maps import write_map
             from .report import write_report
+            from .results import read_results
 
             write_map(cfg, tmp, tmp / "map.html")
-            write_report(cfg, tmp)
+            write_report(read_results(tmp, cfg), tmp)
         seconds = time.perf_counter() - t0
         nodes = (result.network.n_nodes if result.network is not None
                  else int(result.seconds.get("tile_nodes", 0)))

@@ -132,12 +132,20 @@ def _map_path(args: argparse.Namespace) -> Path:
     return Path("maps") / f"{Path(args.config).resolve().parent.name}_coverage.html"
 
 
+def _write_report(args: argparse.Namespace, cfg, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
+    """The report files (and, with --pdf, report.pdf) from the results in ``out``."""
+    from .report import write_report
+    from .results import read_results
+
+    return write_report(read_results(out, cfg), out, lang=args.lang,
+                        pdf=getattr(args, "pdf", False))
+
+
 def _map_and_report(args: argparse.Namespace, cfg, out: Path) -> None:  # type: ignore[no-untyped-def]
     from .maps import write_map
-    from .report import write_report
 
     print(f"  wrote {write_map(cfg, out, _map_path(args), lang=args.lang)}")
-    for p in write_report(cfg, out, lang=args.lang):
+    for p in _write_report(args, cfg, out):
         print(f"  wrote {p}")
 
 
@@ -160,12 +168,11 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .report import write_report
 
     cfg = load_config(args.config)
     out = _out_dir(args)
     _need_results(out)
-    for p in write_report(cfg, out, lang=args.lang):
+    for p in _write_report(args, cfg, out):
         print(f"wrote {p}")
     return 0
 
@@ -213,9 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--map", help="map file (default: maps/<config folder>_coverage.html)")
 
     add("validate", cmd_validate, "check every input file and print a summary", out=False)
+    def pdf_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--pdf", action="store_true",
+                       help="also write report.pdf (A4; needs WeasyPrint's Pango, see README)")
+
     p = add("run", cmd_run, "the whole analysis: validate, coverage, sites, map and report")
     lang(p)
     map_arg(p)
+    pdf_arg(p)
     add("analyze", cmd_analyze, "walking coverage of every compound and category")
     p = add("sites", cmd_sites, "rank candidate sites and choose new ones (also writes coverage)")
     p.add_argument("--k", type=int, help="new sites per category (default: new_sites)")
@@ -228,7 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("map", cmd_map, "the interactive coverage map from an output folder")
     lang(p)
     map_arg(p)
-    lang(add("report", cmd_report, "report.html and report.xlsx from an output folder"))
+    p = add("report", cmd_report, "report.html, report.xlsx and sensitivity.csv (and --pdf: "
+            "report.pdf) from an output folder")
+    lang(p)
+    pdf_arg(p)
 
     from .fetch import add_fetch_arguments, run_fetch
 

@@ -215,8 +215,8 @@ def make_results(
     bnd.to_file(gpkg, layer="boundaries", driver="GPKG")
     comp_gdf.to_file(gpkg, layer="compounds", driver="GPKG")
     fac.to_file(gpkg, layer="facilities", driver="GPKG")
-    if with_proposed:
-        prop.to_file(gpkg, layer="proposed", driver="GPKG")
+    # the contract always has the layer; without planned stations it is empty
+    (prop if with_proposed else prop.iloc[:0]).to_file(gpkg, layer="proposed", driver="GPKG")
     for cat in cats:
         rows, geoms_iso = [], []
         for scen, include_prop in (("existing", False), ("with_proposed", True)):

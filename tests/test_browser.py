@@ -18,6 +18,7 @@ from _results_fixture import XSS_IMG, XSS_SCRIPT, make_config, make_results
 
 from coverage.maps import write_map
 from coverage.report import write_report
+from coverage.results import read_results
 
 pytestmark = pytest.mark.browser
 
@@ -66,7 +67,7 @@ def pages(tmp_path_factory):
     cfg = make_config(tmp)
     out = make_results(tmp, cfg, hostile=True)
     map_path = write_map(cfg, out, tmp / "maps" / "test_coverage.html")
-    write_report(cfg, out)
+    write_report(read_results(out, cfg), out)
     return {"map": map_path, "report": out / "report.html", "shots": tmp}
 
 
@@ -218,7 +219,7 @@ def real_pages(sample_result, tmp_path_factory):
     pages = {"out": out, "shots": tmp,
              "map": write_map(cfg, out, tmp / "huitian_coverage.html"),
              "map_en": write_map(cfg, out, tmp / "huitian_coverage_en.html", lang="en")}
-    write_report(cfg, out, lang="en")
+    write_report(read_results(out, cfg), out, lang="en")
     pages["report"] = out / "report.html"
     return pages
 

@@ -1,72 +1,110 @@
-"""coverage.report: report.html and report.xlsx from a results folder (no browser here)."""
+"""coverage.report: report.html, report.xlsx, sensitivity.csv (and the PDF: test_report_pdf)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 
+import pandas as pd
 import pytest
 from _results_fixture import XSS_IMG, XSS_SCRIPT, make_config, make_results
 from openpyxl import load_workbook
 
-from coverage import report
-from coverage.report import build_tables, write_report
+from coverage.report import build_tables, fonts, write_report
+from coverage.results import read_results
 
 
 @pytest.fixture(scope="module")
 def area(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
     cfg = make_config(tmp)
-    return cfg, make_results(tmp, cfg)
+    out = make_results(tmp, cfg)
+    return read_results(out, cfg), out
 
 
 def test_tables_hold_the_fixture_numbers(area):
-    cfg, out = area
-    t = build_tables(cfg, out)
-    unit = t["unit_cov"].set_index("单元")
+    res, _ = area
+    t = build_tables(res)
+    unit = t.unit_cov.set_index("单元")
     # wet markets in 回龙观: 2000 of 5050 people covered (C03-C05 are > 10 min away)
     assert unit.loc["回龙观", "菜市场"] == pytest.approx(39.6)
     assert unit.loc["全部", "养老驿站"] == pytest.approx(78.8)  # 2190 / 2780 people 60+
-    pop = t["pop_cov"].set_index("类别")
+    pop = t.pop_cov.set_index("类别")
     assert pop.loc["养老驿站", "需求人口"] == 2780  # demand is population_60plus
     assert pop.loc["养老驿站", "变化（百分点）"] == pytest.approx(18.3)  # proposed station
     assert pop.loc["菜市场", "小区覆盖率（%）"] == pytest.approx(60.0)
-    unc = t["uncovered"]
+    unc = t.uncovered
     assert sorted(unc["名称"]) == sorted(["融泽嘉园", "流星花园", "云趣园", "天通苑东一区",
                                          "清河营"])
     qhy = unc.set_index("名称").loc["清河营"]
     assert qhy["未覆盖类别数"] == 3 and qhy["未覆盖类别"] == "养老驿站, 社区卫生服务站, 菜市场"
     assert unc.set_index("名称").loc["天通苑东一区", "未覆盖类别"] == "养老驿站"
-    sites = t["sites"]
+    sites = t.sites
     assert list(sites["方法"]).count("最优（整数规划）") == 2
     assert sites.iloc[0]["新增覆盖需求"] == 510  # C06's 510 people 60+
-    assert t["method"].set_index("类别").loc["养老驿站", "步行距离（米）"] == 810  # 15 x 60 x 0.9
+    # each site row names its unit: K01 (x = 700) lies in 天通苑, K04 (x = 500) in 回龙观
+    by_id = sites.drop_duplicates("候选编号").set_index("候选编号")["所在单元"]
+    assert by_id["K01"] == "天通苑" and by_id["K04"] == "回龙观"
+    ranking = dict(t.site_blocks.rankings)["菜市场"]
+    assert list(ranking["所在单元"]) == [by_id[k] for k in ranking["候选编号"]]
+    assert t.method.set_index("类别").loc["养老驿站", "步行距离（米）"] == 810  # 15 x 60 x 0.9
 
 
-def test_html_self_contained_with_charts_and_sections(area):
-    cfg, out = area
-    paths = write_report(cfg, out)
-    assert [p.name for p in paths] == ["report.html", "report.xlsx"]
+def test_html_self_contained_with_charts_maps_and_sections(area):
+    res, out = area
+    paths = write_report(res, out)
+    assert [p.name for p in paths] == ["report.html", "report.xlsx", "sensitivity.csv"]
     text = paths[0].read_text(encoding="utf-8")
     assert not re.search(r"<(script|img|link)[^>]+(src|href)=\"?https?:", text)
-    assert text.count('src="data:image/png;base64,') == 2
+    assert not re.search(r"(src|href)=\"(?!data:|#)", text)  # nothing outside the file
+    # heat map, before/after, 2 sensitivity charts; overview + 2 sited categories' maps
+    assert text.count('src="data:image/png;base64,') == 4 + 3
+    assert text.count('<figure class="map"') == 3
+    assert 'id="map-overview"' in text and 'id="map-wet_market"' in text
     for heading in ("研究区域", "数据来源与日期", "方法", "各单元分类别覆盖率", "人口加权覆盖率",
+                    "现状与选址地图", "敏感性分析：时间标准与步行速度",
                     "未覆盖小区", "推荐站点与最优方案", "规划站点实施前后对比", "数据溯源与局限性"):
         assert f"<h2>{heading}</h2>" in text
     assert 'class="sortable" id="uncovered"' in text
     assert "OpenStreetMap" in text and "in/facilities.csv" in text
-    assert len(text.encode()) < 1_000_000
+    assert len(text.encode()) < 2_000_000
+    assert "生成时间" not in text  # no date unless SOURCE_DATE_EPOCH asks for one
+
+
+def test_same_results_same_bytes_and_date_only_when_asked(area, tmp_path, monkeypatch):
+    res, _ = area
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    for out in (a, b):
+        write_report(res, out)
+    for name in ("report.html", "report.xlsx", "sensitivity.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01 00:00 UTC
+    write_report(res, a)
+    assert "生成时间: 2026-01-01" in (a / "report.html").read_text(encoding="utf-8")
+    assert load_workbook(a / "report.xlsx").properties.modified.year == 2026
+
+
+def test_sensitivity_csv_matches_summary(area):
+    res, out = area
+    write_report(res, out)
+    sens = pd.read_csv(out / "sensitivity.csv", encoding="utf-8-sig")
+    at = sens[sens["at_config"]].merge(res.summary[res.summary["unit"] == "ALL"],
+                                       on=["category", "scenario"], suffixes=("", "_summary"))
+    assert len(at) == 3 * 2 * 2
+    assert (at["population_covered"] == at["population_covered_summary"]).all()
 
 
 def test_english_report_and_workbook(area):
-    cfg, out = area
-    write_report(cfg, out, lang="en")
+    res, out = area
+    write_report(res, out, lang="en")
     text = (out / "report.html").read_text(encoding="utf-8")
     assert "<h2>Compounds not covered</h2>" in text and 'lang="en"' in text
     assert "Wet market" in text
     wb = load_workbook(out / "report.xlsx")
     assert wb.sheetnames == ["Method", "Sources", "Coverage by unit", "Population-weighted",
-                             "Uncovered compounds", "Sites", "Scenarios"]
+                             "Uncovered compounds", "Sites", "Scenarios", "Sensitivity"]
     ws = wb["Uncovered compounds"]
     assert [c.value for c in ws[1]][:3] == ["Name", "Unit", "Population"]
     assert ws.max_row == 1 + 5
@@ -79,7 +117,10 @@ def test_workbook_chinese_headers_and_no_formula_injection(tmp_path):
     csv = out / "compounds.csv"
     csv.write_text(csv.read_text(encoding="utf-8").replace("流星花园", "=HYPERLINK(1)"),
                    encoding="utf-8")
-    write_report(cfg, out)
+    res = read_results(out, cfg)
+    comp = res.compounds.copy()
+    comp["name"] = comp["name"].replace("流星花园", "=HYPERLINK(1)")
+    write_report(dataclasses.replace(res, compounds=comp), out)
     wb = load_workbook(out / "report.xlsx")
     assert wb.sheetnames[0] == "方法"
     ws = wb["未覆盖小区"]
@@ -96,7 +137,7 @@ def test_workbook_chinese_headers_and_no_formula_injection(tmp_path):
 def test_not_computed_sections(tmp_path):
     cfg = make_config(tmp_path)
     out = make_results(tmp_path, cfg, with_proposed=False, with_sites=False)
-    write_report(cfg, out)
+    write_report(read_results(out, cfg), out)
     text = (out / "report.html").read_text(encoding="utf-8")
     sites = text.split('<section id="sites">')[1].split("</section>")[0]
     assert "未计算" in sites
@@ -107,12 +148,41 @@ def test_not_computed_sections(tmp_path):
 
 
 def test_cjk_font_found_or_warned(caplog, monkeypatch):
-    name = report.find_cjk_font()
+    name = fonts.find_cjk_font()
     if name is None:  # machine without fonts-noto-cjk: a warning, not a crash
         assert "no CJK font" in caplog.text
     else:
-        assert name in report.CJK_FONTS
-    monkeypatch.setattr(report, "CJK_FONTS", ("No Such Font 42",))
+        assert name in fonts.CJK_FONTS
+    monkeypatch.setattr(fonts, "CJK_FONTS", ("No Such Font 42",))
     with caplog.at_level(logging.WARNING, logger="coverage.report"):
-        assert report.find_cjk_font() is None
+        assert fonts.find_cjk_font() is None
     assert "no CJK font" in caplog.text
+
+
+def test_no_cjk_font_no_tofu_and_one_warning(area, tmp_path, monkeypatch, caplog):
+    """Without a CJK font every character drawn has a glyph in DejaVu Sans (no tofu boxes):
+    units get ids listed in the page, categories their keys, the pictures' words are English."""
+    import matplotlib.text
+    from matplotlib.font_manager import findfont
+    from matplotlib.ft2font import FT2Font
+
+    glyphs = set(FT2Font(findfont("DejaVu Sans")).get_charmap())
+
+    res, _ = area
+    monkeypatch.setattr(fonts, "CJK_FONTS", ("No Such Font 42",))
+    drawn: list[str] = []
+    real = matplotlib.text.Text.draw
+
+    def spy(self, renderer):
+        drawn.append(self.get_text())
+        return real(self, renderer)
+
+    monkeypatch.setattr(matplotlib.text.Text, "draw", spy)
+    with caplog.at_level(logging.WARNING, logger="coverage.report"):
+        write_report(res, tmp_path)
+    tofu = sorted({s for s in drawn if any(ord(ch) not in glyphs for ch in s if ch != "\n")})
+    assert drawn and not tofu, tofu
+    assert "U1" in drawn and "wet_market" in " ".join(drawn)
+    assert caplog.text.count("no CJK font") == 1
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "U1 = 回龙观" in text

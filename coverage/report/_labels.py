@@ -1,0 +1,101 @@
+"""The report's own words (static maps, sensitivity, PDF), in Chinese and English.
+
+Shared labels (sections, columns, categories) stay in :mod:`coverage._i18n`; :func:`tr` looks
+here first and falls back to it. Nothing here is escaped: callers escape where text lands in HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+from .. import _i18n
+
+__all__ = ["output_date", "tr"]
+
+_T: dict[str, tuple[str, str]] = {
+    "sec_maps": ("现状与选址地图", "Maps: coverage and sites"),
+    "sec_sensitivity": ("敏感性分析：时间标准与步行速度", "Sensitivity: time limit and "
+                        "walking speed"),
+    "maps_note": ("地图按类别显示小区覆盖情况（蓝：已覆盖，红：未覆盖）、现有设施、规划站点、"
+                  "按增益排序的推荐站点（数字为排名）和最优方案（金色圆环），底图为步行路网。",
+                  "Each map shows, for one category, which compounds are covered (blue) or not "
+                  "(red), the existing facilities, the planned stations, the ranked sites "
+                  "(numbered by rank) and the optimal selection (gold ring), on the walking "
+                  "network."),
+    "map_overview": ("全部类别：每个小区缺少的类别数", "All categories: categories each compound "
+                     "lacks"),
+    "map_category": ("{label}（{minutes:g} 分钟）", "{label} ({minutes:g} min)"),
+    "map_fig": ("图 {n}　{title}", "Figure {n}. {title}"),
+    "legend_covered": ("已覆盖小区", "Compound covered"),
+    "legend_uncovered": ("未覆盖小区", "Compound not covered"),
+    "legend_facility": ("现有设施", "Existing facility"),
+    "legend_proposed": ("规划站点", "Planned station"),
+    "legend_ranked": ("推荐站点（排名）", "Ranked site (rank)"),
+    "legend_optimal": ("最优方案", "Optimal selection"),
+    "legend_streets": ("步行路网", "Walking network"),
+    "legend_units": ("单元边界", "Unit boundary"),
+    "missing_none": ("全部覆盖", "none missing"),
+    "missing_one": ("缺 1 类", "1 missing"),
+    "missing_two_three": ("缺 2–3 类", "2–3 missing"),
+    "missing_four_five": ("缺 4–5 类", "4–5 missing"),
+    "missing_six_plus": ("缺 6 类及以上", "6 or more missing"),
+    "north": ("北", "N"),
+    "metres": ("米", "m"),
+    "km": ("公里", "km"),
+    "sens_note": ("按本次计算已有的步行距离重新判断覆盖（距离 = 步行分钟 × 60 × 类别步速），"
+                  "不重新计算路径。左图：步速为类别设定值时不同时间标准下的覆盖率；右图："
+                  "时间标准为类别设定值时不同步速下的覆盖率。竖线为本次采用的参数。",
+                  "Coverage recomputed from the walking distances this run measured (distance = "
+                  "walking minutes × 60 × the category's speed); no route is searched again. "
+                  "Left: coverage at other time limits, at the category's speed; right: at other "
+                  "walking speeds, at the category's time limit. The vertical line marks the "
+                  "setting used in this run."),
+    "sens_minutes_axis": ("时间标准（分钟）", "Time limit (min)"),
+    "sens_speed_axis": ("步行速度（米/秒）", "Walking speed (m/s)"),
+    "sens_cov_axis": ("人口加权覆盖率（%）", "Population-weighted coverage (%)"),
+    "sens_config": ("本次参数", "this run"),
+    "sens_table": ("不同时间标准下的人口加权覆盖率（%，现状 / 含规划站点）",
+                   "Population-weighted coverage (%) at other time limits (existing / with "
+                   "planned stations)"),
+    "sens_speed_table": ("不同步行速度下的人口加权覆盖率（%，现状 / 含规划站点）",
+                         "Population-weighted coverage (%) at other walking speeds (existing / "
+                         "with planned stations)"),
+    "sens_lower_bound": ("* 超出本次搜索范围，数值为下限。", "* beyond this run's search "
+                         "limit: a lower bound."),
+    "sheet_sensitivity": ("敏感性分析", "Sensitivity"),
+    "varied": ("变化参数", "Varied"),
+    "varied_minutes": ("时间标准", "time limit"),
+    "varied_speed": ("步行速度", "walking speed"),
+    "at_config": ("本次参数", "This run's setting"),
+    "within_search": ("在搜索范围内", "Within search limit"),
+    "page": ("第 {n} 页", "Page {n}"),
+    "unit_of_site": ("所在单元", "Unit"),
+    "outside_units": ("区外", "outside"),
+    "font_fallback": ("（未安装中文字体，图中以编号代替中文名称）",
+                      "(no Chinese font installed: charts show ids instead of Chinese names)"),
+    "unit_key": ("图中编号：{items}", "Ids in the charts: {items}"),
+}
+
+
+def tr(key: str, lang: str, **fmt: Any) -> str:
+    """The label ``key`` in ``lang``: the report's own table first, then :mod:`coverage._i18n`."""
+    if key not in _T:
+        return str(_i18n.tr(key, lang, **fmt))
+    zh, en = _T[key]
+    text = en if lang == "en" else zh
+    return text.format(**fmt) if fmt else text
+
+
+def output_date() -> str | None:
+    """The date printed on outputs, or None for none (so the same inputs give the same bytes).
+
+    The rule shared by the report and the map: a date appears only when asked for, through the
+    reproducible-builds variable ``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC), e.g.
+    ``SOURCE_DATE_EPOCH=$(date +%s) circle15 run ...``. An unparsable value is ignored.
+    """
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw.isdigit():
+        return None
+    return dt.datetime.fromtimestamp(int(raw), tz=dt.timezone.utc).date().isoformat()
