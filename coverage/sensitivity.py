@@ -50,7 +50,7 @@ def compound_distance_m(results: Results, cat: Category, scenario: str = "existi
     """
     col = f"walk_min_{cat.key}{SCENARIOS[scenario]}"
     walk_min = pd.to_numeric(results.compounds[col], errors="coerce").to_numpy(float)
-    dist = walk_min * 60.0 * cat.speed_m_s
+    dist = cat.cutoff_m(walk_min)  # minutes at the category's speed -> metres
     return np.where(np.isfinite(dist), dist, np.inf)
 
 
@@ -72,7 +72,7 @@ def _curve(results: Results, cat: Category, scenario: str,
     # One call of the run's own coverage rule for every point of the curve.
     variants = tuple(dataclasses.replace(c, key=f"p{i}") for i, (_, c) in enumerate(points))
     cov = coverage_columns({v.key: dist for v in variants}, variants)
-    search_m = results.config.max_walk_min * 60.0 * cat.speed_m_s
+    search_m = cat.cutoff_m(results.config.max_walk_min)
     rows = []
     for (varied, c), v in zip(points, variants, strict=True):
         covered = cov[f"covered_{v.key}"].to_numpy(bool)

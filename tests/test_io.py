@@ -324,7 +324,7 @@ def test_read_toml_accepts_bom_and_names_bad_files(tmp_path):
         read_toml(tmp_path)
     with pytest.raises(ConfigError, match="not found"):
         read_toml(tmp_path / "nope.toml")
-    f.write_bytes("[area\n".encode())
+    f.write_bytes(b"[area\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         read_toml(f)
     f.write_bytes("name = '回天'".encode("gbk"))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_path
+from ..io import write_bytes
 from ._labels import tr
 from .tables import Beyond, ReportTables
 
@@ -118,8 +118,5 @@ def write_xlsx(t: ReportTables, path: str | Path, *, lang: str = "zh") -> Path:
     wb.properties.created = stamp
     buf = io.BytesIO()
     wb.save(buf)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(_deterministic(buf.getvalue(), stamp))
-    return path
+    return write_bytes(path, _deterministic(buf.getvalue(), stamp))
 
