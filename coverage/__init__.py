@@ -13,15 +13,23 @@ Public API (each stage is a function call; only ``write_*`` touch files)::
     write_coverage(result, "out/huitian", siting)
 """
 
+from __future__ import annotations
+
+import importlib
 import logging
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from . import config, coords, errors
-from .config import AreaConfig, Category, load_config
+from . import errors
 from .errors import Circle15Error, ConfigError, InputError, SolverError
-from .inputs import StudyInputs, load_inputs
-from .pipeline import CoverageResult, analyze, write_coverage
-from .planning import SitingOutcome, select_sites
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import config, coords
+    from .config import AreaConfig, Category, load_config
+    from .inputs import StudyInputs, load_inputs
+    from .outputs import write_coverage
+    from .pipeline import CoverageResult, analyze
+    from .planning import SitingOutcome, select_sites
 
 try:
     __version__ = version("circle15")
@@ -48,6 +56,32 @@ __all__ = [
     "select_sites",
     "write_coverage",
 ]
+
+# The rest of the API is imported on first use: `circle15 --help` and an early Ctrl-C stay quick
+# and quiet, and `import coverage` does not load geopandas until it is needed.
+_LAZY = {
+    "AreaConfig": "config", "Category": "config", "load_config": "config",
+    "StudyInputs": "inputs", "load_inputs": "inputs",
+    "CoverageResult": "pipeline", "analyze": "pipeline",
+    "SitingOutcome": "planning", "select_sites": "planning",
+    "write_coverage": "outputs",
+}
+_SUBMODULES = ("config", "coords")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 # Quiet by default: the library logs, the application (our CLI, or yours) decides what to show.
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from numpy.typing import NDArray
@@ -32,6 +33,7 @@ __all__ = [
     "Snapped",
     "compound_access_points",
     "island_report",
+    "snap_layer",
     "snap_points",
 ]
 
@@ -251,3 +253,34 @@ def island_report(net: WalkNetwork, snap: Snapped) -> tuple[NDArray[np.bool_], N
         _, d = tree.query_nearest(pts, return_distance=True, all_matches=False)
         dist[on_island] = d
     return on_island, dist
+
+
+def snap_layer(net: WalkNetwork, points: gpd.GeoDataFrame,
+               max_snap_m: float) -> tuple[gpd.GeoDataFrame, Snapped]:
+    """Attach a point layer to the network and flag what is off network or on an island.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+    points : GeoDataFrame
+        Points in ``net.crs``.
+    max_snap_m : float
+        A point farther than this from every walkable street is off network (m).
+
+    Returns
+    -------
+    GeoDataFrame
+        The layer with ``snap_dist_m`` (m, 2 decimals), ``off_network``, ``on_island`` and
+        ``island_gap_m`` (m, 1 decimal) columns.
+    Snapped
+        The attachments of all rows, off-network ones included.
+    """
+    xy = shapely.get_coordinates(points.geometry.to_numpy())
+    snap = snap_points(net, xy)
+    on_island, gap = island_report(net, snap)
+    out = points.copy()
+    out["snap_dist_m"] = np.round(snap.off_m, 2)
+    out["off_network"] = snap.off_m > max_snap_m
+    out["on_island"] = on_island
+    out["island_gap_m"] = np.round(gap, 1)
+    return out, snap

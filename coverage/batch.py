@@ -44,7 +44,6 @@ the areas run one after the other with the same outputs.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
@@ -52,7 +51,6 @@ import logging
 import os
 import re
 import shutil
-import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -68,6 +66,7 @@ import shapely
 from .errors import Circle15Error, ConfigError, InputError, Problem
 from .io import (
     read_toml,
+    remove_stale_temp,
     sha256_file,
     toml_value,
     write_csv,
@@ -75,18 +74,17 @@ from .io import (
     write_gpkg,
     write_text,
 )
+from .outputs import LOCK_NAME, check_out_dir, csv_table
 
 __all__ = [
     "SUMMARY_COLUMNS",
     "AreaJob",
     "AreaOutcome",
     "BatchResult",
-    "add_batch_arguments",
     "area_jobs",
     "cluster_client",
     "combine_results",
     "run_area",
-    "run_batch",
     "run_batch_file",
     "run_jobs",
     "split_areas",
@@ -231,7 +229,8 @@ def run_area(job: AreaJob, cache_root: str | Path) -> AreaOutcome:
     input or bugs in the area: the outcome carries the error."""
     from .config import load_config
     from .inputs import load_inputs
-    from .pipeline import analyze, write_coverage
+    from .outputs import open_run, write_coverage_files
+    from .pipeline import CoverageTables, analyze
 
     t0 = time.perf_counter()
     cache_root = Path(cache_root)
@@ -247,23 +246,24 @@ def run_area(job: AreaJob, cache_root: str | Path) -> AreaOutcome:
         if job.tiles is not None:
             cfg = dataclasses.replace(cfg, tiles=job.tiles)
         inputs = load_inputs(cfg)
+        result: CoverageTables
         if cfg.tiles > 1:
             from .tiles import analyze_tiled
 
             result = analyze_tiled(inputs)
         else:
             result = analyze(inputs, isochrones=job.maps)
-        write_coverage(result, tmp)
-        if job.maps:
-            from .maps import write_map
-            from .report import write_report
-            from .results import read_results
+        with open_run(tmp, config=cfg) as run:
+            write_coverage_files(result, run.dir)
+            if job.maps:
+                from .maps import write_map
+                from .report import write_report
+                from .results import results_of
 
-            write_map(cfg, tmp, tmp / "map.html")
-            write_report(read_results(tmp, cfg), tmp)
+                write_map(cfg, run.dir, run.dir / "map.html")
+                write_report(results_of(result), run.dir)
         seconds = time.perf_counter() - t0
-        nodes = (result.network.n_nodes if result.network is not None
-                 else int(result.seconds.get("tile_nodes", 0)))
+        nodes = result.n_nodes
         outcome = AreaOutcome(name=job.name, slug=job.slug, status="ok", seconds=seconds,
                               compounds=len(result.compounds), nodes=nodes)
         write_text(tmp / DONE, json.dumps({"area": job.name, "seconds": round(seconds, 3),
@@ -532,7 +532,12 @@ def _area_units(o: AreaOutcome, summary: pd.DataFrame) -> gpd.GeoDataFrame | Non
 def combine_results(outcomes: Sequence[AreaOutcome], jobs: Sequence[AreaJob], out: Path, *,
                     title: str = "circle15 batch") -> tuple[pd.DataFrame, gpd.GeoDataFrame,
                                                             list[Path]]:
-    """Copy each area's results to ``out/areas/<slug>/`` and write the combined files."""
+    """Copy each area's results to ``out/areas/<slug>/`` and write the combined files.
+
+    ``out`` is the staging folder of the batch's run (see :func:`run_batch_file`): what it
+    does not hold (an area that failed this time, a combined file with no data) is not part of
+    the batch's outputs any more.
+    """
     rows = []
     unit_parts = []
     area_rows = []
@@ -541,7 +546,7 @@ def combine_results(outcomes: Sequence[AreaOutcome], jobs: Sequence[AreaJob], ou
         if o.status == "ok":
             if dest.exists():
                 shutil.rmtree(dest)
-            shutil.copytree(o.results, dest, ignore=shutil.ignore_patterns(DONE))
+            shutil.copytree(o.results, dest, ignore=shutil.ignore_patterns(DONE, LOCK_NAME))
             s = pd.read_csv(Path(o.results) / "summary.csv", encoding="utf-8-sig",
                             dtype={"unit": str})
             s.insert(0, "area", o.name)
@@ -562,7 +567,7 @@ def combine_results(outcomes: Sequence[AreaOutcome], jobs: Sequence[AreaJob], ou
     units = (gpd.GeoDataFrame(pd.concat(unit_parts, ignore_index=True), geometry="geometry",
                               crs=4326) if unit_parts
              else gpd.GeoDataFrame({"area": [], "unit": []}, geometry=[], crs=4326))
-    paths = [write_csv(summary, out / "batch_summary.csv"),
+    paths = [write_csv(csv_table(summary), out / "batch_summary.csv"),
              write_csv(pd.DataFrame(area_rows, columns=AREA_COLUMNS), out / "batch_areas.csv")]
     if len(units):
         paths.append(write_gpkg(out / "batch_coverage.gpkg", {"units": units}))
@@ -674,62 +679,20 @@ def run_batch_file(path: str | Path, out: str | Path, *, client: Any = None,
     ConfigError, InputError
         Only for a broken batch file or split source; an area's bad input is in its outcome.
     """
+    from .outputs import lock_output, open_run
+
     t0 = time.perf_counter()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    title, configs = read_batch(path, out)
-    jobs = area_jobs(configs, maps=maps, tiles=tiles)
-    outcomes = run_jobs(jobs, out / ".cache", client=client, progress=progress, runner=runner)
-    summary, units, paths = combine_results(outcomes, jobs, out, title=title)
+    out = check_out_dir(out)
+    # One batch at a time per folder; the combined outputs are replaced as one run, so a rerun
+    # where an area now fails drops that area's old results (and a killed batch changes none).
+    with lock_output(out, command="circle15 batch"):
+        remove_stale_temp(out / ".cache")
+        title, configs = read_batch(path, out)
+        jobs = area_jobs(configs, maps=maps, tiles=tiles)
+        outcomes = run_jobs(jobs, out / ".cache", client=client, progress=progress,
+                            runner=runner)
+        with open_run(out, command="circle15 batch") as run:
+            summary, units, staged = combine_results(outcomes, jobs, run.dir, title=title)
+    paths = [out / p.relative_to(run.dir) for p in staged]
     return BatchResult(outcomes=outcomes, summary=summary, units=units, paths=paths,
                        seconds=time.perf_counter() - t0)
-
-
-# --- command line ---------------------------------------------------------------------------------
-
-def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``circle15 batch`` (wire with ``set_defaults(func=run_batch)``)."""
-    parser.add_argument("batch", help="batch file (TOML: [[area]] configs or one [split])")
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--scheduler", default=None,
-                        help="'local' (start a cluster of --workers processes) or a Dask "
-                             "scheduler address tcp://HOST:8786 (default: run here, one area "
-                             "after the other)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="worker processes for --scheduler local (default: CPU count)")
-    parser.add_argument("--tiles", type=int, default=None,
-                        help="split each area's computation into N tiles (same results)")
-    parser.add_argument("--maps", action="store_true",
-                        help="also write each area's map and report (slower)")
-
-
-def run_batch(args: argparse.Namespace) -> int:
-    """``circle15 batch``: 0 when every area ran, 2 when some had bad input."""
-    client = None
-    if args.scheduler:
-        try:
-            import distributed  # noqa: F401
-        except ImportError:
-            print("circle15: dask is not installed (pip install 'circle15[dask]'): running the "
-                  "areas one after the other", file=sys.stderr)
-        else:
-            client = cluster_client(args.scheduler, args.workers)
-    try:
-        res = run_batch_file(args.batch, args.out, client=client, maps=args.maps,
-                             tiles=args.tiles, progress=not getattr(args, "quiet", False))
-    finally:
-        if client is not None:
-            cluster = getattr(client, "cluster", None)
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    n_ok = sum(o.status == "ok" for o in res.outcomes)
-    n_cached = sum(o.cached for o in res.outcomes)
-    print(f"{n_ok} of {len(res.outcomes)} areas done ({n_cached} from the cache) in "
-          f"{res.seconds:.1f} s")
-    for o in res.failed:
-        first = o.error.splitlines()[0] if o.error else ""
-        print(f"  FAILED {o.name}: {first}")
-    for p in res.paths:
-        print(f"  wrote {p}")
-    return 0 if not res.failed else 2

@@ -1,104 +1,147 @@
-"""The ``circle15`` command: one thin function per subcommand.
+"""The ``circle15`` command: the only module that parses arguments or prints.
 
-Exit codes: 0 ok, 2 bad input (a message naming file, row, field and fix; no traceback),
-1 anything unexpected.
+One function per subcommand (``cmd_*``) and one per group of options (``add_*_options``); the
+console lines are made here from the library's results.
+
+Exit codes: 0 ok; 2 the planner can fix it (bad input, a busy, read-only or full output
+folder: a message naming file, row, field and fix; no traceback); 1 anything unexpected (a bug:
+``--debug`` shows the traceback); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). An
+interrupted or failed run leaves its output folder as it was (see :mod:`coverage.outputs`).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .errors import Circle15Error, InputError
+from .errors import Circle15Error, InputError, Problem
 
-__all__ = ["main"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .batch import BatchResult
+    from .config import AreaConfig, Category
+    from .inputs import StudyInputs
+    from .pipeline import CoverageResult
+    from .planning import SitingOutcome
+    from .results import Results
+
+__all__ = ["build_parser", "main"]
 
 log = logging.getLogger("coverage")
 
+CONFIG_NAME = "area.toml"
+"""The config file looked for when CONFIG is a folder."""
 
-def _default_out(config_path: str) -> Path:
-    return Path("out") / Path(config_path).resolve().parent.name
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is so that every clean-up runs (exit code 143)."""
 
 
-def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from .config import load_config
-    from .inputs import load_inputs
+# --- paths -------------------------------------------------------------------------------------
 
-    cfg = load_config(args.config)
-    return cfg, load_inputs(cfg)
+
+def config_path(value: str) -> Path:
+    """CONFIG as given: a file, or a study-area folder holding ``area.toml``.
+
+    Raises
+    ------
+    InputError
+        A folder without ``area.toml``.
+    """
+    path = Path(value)
+    if path.is_dir():
+        inner = path / CONFIG_NAME
+        if not inner.is_file():
+            tomls = sorted(p.name for p in path.glob("*.toml"))
+            hint = f"; it has {', '.join(tomls)}" if tomls else ""
+            raise InputError(Problem(str(path), None, None,
+                                     f"this is a folder without {CONFIG_NAME}{hint}",
+                                     "give the path of the study-area config file"))
+        return inner
+    return path
+
+
+def _default_out(config: Path) -> Path:
+    return Path("out") / config.resolve().parent.name
 
 
 def _out_dir(args: argparse.Namespace) -> Path:
     return Path(args.out) if args.out else _default_out(args.config)
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    from .inputs import summarize_inputs
-
-    _, inputs = _load(args)
-    print(summarize_inputs(inputs), end="")
-    print("OK: no problems found")
-    return 0
+def _map_path(args: argparse.Namespace) -> Path:
+    if getattr(args, "map", None):
+        return Path(args.map)
+    return Path("maps") / f"{args.config.resolve().parent.name}_coverage.html"
 
 
-def _write_inputs(inputs, out: Path) -> Path:  # type: ignore[no-untyped-def]
-    from .io import write_gpkg
+def _preflight(args: argparse.Namespace) -> None:
+    """Refuse unusable paths before any work (config folder, --out, --map)."""
+    from .outputs import check_map_path, check_out_dir
 
-    layers = {
-        "boundaries": inputs.boundaries,
-        "compounds": inputs.compounds,
-        "facilities": inputs.facilities,
-        "proposed": inputs.proposed,
-    }
-    if inputs.candidates is not None:
-        layers["candidates"] = inputs.candidates
-    return write_gpkg(out / "inputs.gpkg", layers)
-
-
-def _wants_sites(args: argparse.Namespace, cfg) -> bool:  # type: ignore[no-untyped-def]
-    return bool(getattr(args, "category", None) or getattr(args, "k", None)
-                or any(c.new_sites > 0 for c in cfg.categories))
+    if hasattr(args, "config"):
+        args.config = config_path(args.config)
+        if hasattr(args, "out"):
+            check_out_dir(_out_dir(args))
+    elif args.command == "batch":
+        check_out_dir(args.out)
+    if hasattr(args, "map"):
+        check_map_path(_map_path(args))
 
 
-def _analyze(args: argparse.Namespace, inputs, out: Path, *,  # type: ignore[no-untyped-def]
-             sites: bool = False):
-    from .pipeline import analyze, category_console_lines, write_coverage
+def _progress(args: argparse.Namespace) -> bool:
+    return not args.quiet
 
-    result = analyze(inputs, progress=not args.quiet)
-    siting = None
-    if sites:
-        from .planning import select_sites
 
-        siting = select_sites(
-            result, categories=getattr(args, "category", None), k=getattr(args, "k", None),
-            generate=True if getattr(args, "generate_candidates", False) else None,
-            given_proposed=getattr(args, "given_proposed", False), progress=not args.quiet)
-    paths = write_coverage(result, out, siting)
-    print(f"Coverage of {result.config.name}: {len(result.compounds)} compounds, "
-          f"{len(result.facilities)} facilities, {result.network.n_nodes} street nodes "
-          f"({sum(result.seconds.values()):.1f} s)")
-    for line in category_console_lines(result):
-        print(line)
+# --- console lines -----------------------------------------------------------------------------
+
+
+def _demand_label(cat: Category) -> str:
+    return {"population": "residents", "population_60plus": "residents aged 60+"}.get(
+        cat.demand, cat.demand)
+
+
+def category_lines(result: CoverageResult) -> list[str]:
+    """One line per category: population-weighted coverage and uncovered compounds."""
+    s = result.summary[result.summary["unit"] == "ALL"].set_index(["category", "scenario"])
+    lines = []
+    for cat in result.config.categories:
+        ex = s.loc[(cat.key, "existing")]
+        wp = s.loc[(cat.key, "with_proposed")]
+        line = (f"  {cat.label} ({cat.key}, {cat.minutes:g} min): {ex.coverage_pct:5.1f}% of "
+                f"{_demand_label(cat)} covered, {ex.compounds_uncovered} of {ex.compounds} "
+                "compounds uncovered")
+        if wp.population_covered != ex.population_covered:
+            line += f"; with proposed: {wp.coverage_pct:.1f}%"
+        lines.append(line)
+    return lines
+
+
+def coverage_lines(result: CoverageResult) -> list[str]:
+    """The coverage stage in a few lines: sizes, time, each category, islands."""
+    lines = [f"Coverage of {result.config.name}: {len(result.compounds)} compounds, "
+             f"{len(result.facilities)} facilities, {result.n_nodes} street nodes "
+             f"({sum(result.seconds.values()):.1f} s)"]
+    lines += category_lines(result)
     uncovered = int((~result.compounds["all_covered"]).sum())
-    print(f"  compounds missing at least one category: {uncovered} of {len(result.compounds)}")
+    lines.append(f"  compounds missing at least one category: {uncovered} of "
+                 f"{len(result.compounds)}")
     if len(result.islands):
-        print(f"  {len(result.islands)} compounds/facilities reach only a small network island "
-              "(see the log)")
-    if siting is not None:
-        for line in _siting_lines(result.config, siting):
-            print(line)
-    for p in paths:
-        print(f"  wrote {p}")
-    return result
+        lines.append(f"  {len(result.islands)} compounds/facilities reach only a small network "
+                     "island (see islands.csv)")
+    return lines
 
 
-def _siting_lines(cfg, siting) -> list[str]:  # type: ignore[no-untyped-def]
+def siting_lines(cfg: AreaConfig, siting: SitingOutcome) -> list[str]:
+    """The best new sites per category and the sites needed for 95 % / 100 %."""
     lines = [f"New sites ({len(siting.candidates)} candidate sites):"]
     for key, plan in siting.plans.items():
         cat = cfg.category(key)
@@ -114,170 +157,397 @@ def _siting_lines(cfg, siting) -> list[str]:  # type: ignore[no-untyped-def]
     return lines
 
 
-def cmd_analyze(args: argparse.Namespace) -> int:
-    _, inputs = _load(args)
-    _analyze(args, inputs, _out_dir(args))
+def batch_lines(res: BatchResult) -> list[str]:
+    """Areas done, and every problem of each failed area (indented under its name)."""
+    n_ok = sum(o.status == "ok" for o in res.outcomes)
+    n_cached = sum(o.cached for o in res.outcomes)
+    lines = [f"{n_ok} of {len(res.outcomes)} areas done ({n_cached} from the cache) in "
+             f"{res.seconds:.1f} s"]
+    for o in res.failed:
+        lines.append(f"  FAILED {o.name}:")
+        lines += [f"    {line.strip()}" for line in (o.error or "unknown error").splitlines()
+                  if line.strip()]
+    return lines
+
+
+def _say(*lines: str) -> None:
+    for line in lines:
+        print(line)
+
+
+# --- subcommands -------------------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> tuple[AreaConfig, StudyInputs]:
+    from .config import load_config
+    from .inputs import load_inputs
+
+    cfg = load_config(args.config)
+    return cfg, load_inputs(cfg)
+
+
+def _wants_sites(args: argparse.Namespace, cfg: AreaConfig) -> bool:
+    return bool(getattr(args, "category", None) or getattr(args, "k", None)
+                or any(c.new_sites > 0 for c in cfg.categories))
+
+
+def _compute(args: argparse.Namespace, inputs: StudyInputs, *,
+             sites: bool) -> tuple[CoverageResult, SitingOutcome | None]:
+    from .pipeline import analyze
+
+    result = analyze(inputs, progress=_progress(args))
+    if not sites:
+        return result, None
+    from .planning import select_sites
+
+    siting = select_sites(
+        result, categories=getattr(args, "category", None), k=getattr(args, "k", None),
+        generate=True if getattr(args, "generate_candidates", False) else None,
+        given_proposed=getattr(args, "given_proposed", False), progress=_progress(args))
+    return result, siting
+
+
+def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
+    """analyze / sites / run: compute, then write everything as one run of the folder."""
+    from .outputs import open_run, write_coverage_files, write_inputs
+
+    t0 = time.perf_counter()
+    cfg, inputs = _load(args)
+    out = _out_dir(args)
+    with open_run(out, config=cfg, command=f"circle15 {args.command}") as run:
+        if full:
+            write_inputs(inputs, run.dir, progress=_progress(args))
+        result, siting = _compute(args, inputs, sites=sites)
+        _say(*coverage_lines(result))
+        if siting is not None:
+            _say(*siting_lines(cfg, siting))
+        write_coverage_files(result, run.dir, siting, progress=_progress(args))
+        if full:
+            from .results import results_of
+
+            _write_map(args, cfg, run.dir, run.external(_map_path(args)))
+            _write_report(args, results_of(result, siting), run.dir)
+    _say(*(f"  wrote {p}" for p in _listing(out)))
+    if full:
+        _say(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
-def cmd_sites(args: argparse.Namespace) -> int:
-    _, inputs = _load(args)
-    _analyze(args, inputs, _out_dir(args), sites=True)
-    return 0
+def _listing(out: Path) -> list[Path]:
+    from .outputs import read_manifest
+
+    manifest = read_manifest(out) or {}
+    files = [out / name for name in manifest.get("files", {})]
+    return files + [Path(os.path.normpath(out / rel)) for rel in manifest.get("external", {})]
 
 
-def _map_path(args: argparse.Namespace) -> Path:
-    if getattr(args, "map", None):
-        return Path(args.map)
-    return Path("maps") / f"{Path(args.config).resolve().parent.name}_coverage.html"
+def _write_map(args: argparse.Namespace, cfg: AreaConfig, results_dir: Path,
+               path: Path) -> Path:
+    from .maps import write_map
+
+    return write_map(cfg, results_dir, path, lang=args.lang)
 
 
-def _write_report(args: argparse.Namespace, cfg, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
-    """The report files (and, with --pdf, report.pdf) from the results in ``out``."""
+def _write_report(args: argparse.Namespace, results: Results, folder: Path) -> list[Path]:
+    """The report files (and, with --pdf, report.pdf) of ``results`` into ``folder``."""
     from .report import write_report
-    from .results import read_results
 
-    return write_report(read_results(out, cfg), out, lang=args.lang,
-                        pdf=getattr(args, "pdf", False))
+    return write_report(results, folder, lang=args.lang, pdf=getattr(args, "pdf", False))
 
 
-def _map_and_report(args: argparse.Namespace, cfg, out: Path) -> None:  # type: ignore[no-untyped-def]
-    from .maps import write_map
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .inputs import summarize_inputs
 
-    print(f"  wrote {write_map(cfg, out, _map_path(args), lang=args.lang)}")
-    for p in _write_report(args, cfg, out):
-        print(f"  wrote {p}")
-
-
-def _need_results(out: Path) -> None:
-    if not (out / "coverage.gpkg").exists():
-        raise InputError(f"no results in {out}: run `circle15 analyze` (or `run`) first, "
-                         "or pass the --out folder you used")
-
-
-def cmd_map(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .maps import write_map
-
-    cfg = load_config(args.config)
-    out = _out_dir(args)
-    _need_results(out)
-    print(f"wrote {write_map(cfg, out, _map_path(args), lang=args.lang)}")
-    return 0
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from .config import load_config
-
-    cfg = load_config(args.config)
-    out = _out_dir(args)
-    _need_results(out)
-    for p in _write_report(args, cfg, out):
-        print(f"wrote {p}")
+    _, inputs = _load(args)
+    print(summarize_inputs(inputs), end="")
+    print("OK: no problems found")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    t0 = time.perf_counter()
-    cfg, inputs = _load(args)
+    from .config import load_config
+
+    cfg = load_config(args.config)
+    return _coverage_run(args, sites=_wants_sites(args, cfg), full=True)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    return _coverage_run(args, sites=False, full=False)
+
+
+def cmd_sites(args: argparse.Namespace) -> int:
+    return _coverage_run(args, sites=True, full=False)
+
+
+def _read_results(args: argparse.Namespace) -> tuple[Results, Path]:
+    """The results of a finished run of the config, and their output folder."""
+    from .config import load_config
+    from .results import read_results
+
+    cfg = load_config(args.config)
     out = _out_dir(args)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"wrote {_write_inputs(inputs, out)}")
-    _analyze(args, inputs, out, sites=_wants_sites(args, cfg))
-    _map_and_report(args, cfg, out)
-    print(f"done in {time.perf_counter() - t0:.1f} s")
+    # refuses missing, unfinished, changed or config-mismatched results
+    return read_results(out, cfg), out
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from .outputs import open_run
+
+    results, out = _read_results(args)
+    with open_run(out, extend=True, command="circle15 map") as run:
+        _write_map(args, results.config, out, run.external(_map_path(args)))
+    print(f"wrote {_map_path(args)}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="circle15",
-        description="Which homes are not within a 15-minute walk of the services they need, "
-        "and where new facilities should go.",
-    )
-    parser.add_argument("--version", action="version", version=f"circle15 {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more log output (-v info, -vv debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--debug", action="store_true",
-                        help="show tracebacks of unexpected errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+def cmd_report(args: argparse.Namespace) -> int:
+    from .outputs import open_run
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str,
-            out: bool = True) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_)
-        p.add_argument("config", help="study-area config (area.toml)")
-        if out:
-            p.add_argument("--out", help="output folder (default: out/<config folder name>)")
-        p.set_defaults(func=func)
-        return p
+    results, out = _read_results(args)
+    with open_run(out, extend=True, command="circle15 report") as run:
+        paths = _write_report(args, results, out)
+        run.add(*paths)
+    for p in paths:
+        print(f"wrote {p}")
+    return 0
 
-    def lang(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--lang", choices=("zh", "en"), default="zh",
-                       help="language of the map and report (default zh)")
 
-    def map_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--map", help="map file (default: maps/<config folder>_coverage.html)")
+def cmd_batch(args: argparse.Namespace) -> int:
+    """``circle15 batch``: 0 when every area ran, 2 when some had bad input."""
+    from .batch import run_batch_file
 
-    add("validate", cmd_validate, "check every input file and print a summary", out=False)
-    def pdf_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--pdf", action="store_true",
-                       help="also write report.pdf (A4; needs WeasyPrint's Pango, see README)")
+    with _dask_client(args) as client:
+        res = run_batch_file(args.batch, args.out, client=client, maps=args.maps,
+                             tiles=args.tiles, progress=_progress(args))
+    _say(*batch_lines(res))
+    _say(*(f"  wrote {p}" for p in res.paths))
+    return 0 if not res.failed else 2
 
-    p = add("run", cmd_run, "the whole analysis: validate, coverage, sites, map and report")
-    lang(p)
-    map_arg(p)
-    pdf_arg(p)
-    add("analyze", cmd_analyze, "walking coverage of every compound and category")
-    p = add("sites", cmd_sites, "rank candidate sites and choose new ones (also writes coverage)")
-    p.add_argument("--k", type=int, help="new sites per category (default: new_sites)")
+
+@contextmanager
+def _dask_client(args: argparse.Namespace) -> Iterator[Any]:
+    if not args.scheduler:
+        yield None
+        return
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        print("circle15: dask is not installed (pip install 'circle15[dask]'): running the "
+              "areas one after the other", file=sys.stderr)
+        yield None
+        return
+    from .batch import cluster_client
+
+    _quiet_third_party(args.verbose)  # distributed set its own log levels on import
+    client = cluster_client(args.scheduler, args.workers)
+    try:
+        yield client
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --- options -----------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def add_global_options(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
+    """-v/-q/--debug; accepted before and after the subcommand (``sub``: the latter)."""
+    suffix = "_sub" if sub else ""
+    default: Any = argparse.SUPPRESS if sub else None
+    p.add_argument("-v", "--verbose", action="count", dest="verbose" + suffix,
+                   default=default if sub else 0,
+                   help="more log output (-v progress log incl. Dask's, -vv debug)")
+    p.add_argument("-q", "--quiet", action="store_true", dest="quiet" + suffix,
+                   default=default if sub else False, help="no progress bars")
+    p.add_argument("--debug", action="store_true", dest="debug" + suffix,
+                   default=default if sub else False,
+                   help="show tracebacks of unexpected errors")
+
+
+def add_config_options(p: argparse.ArgumentParser, *, out: bool = True) -> None:
+    p.add_argument("config", help=f"study-area config ({CONFIG_NAME}, or its folder)")
+    if out:
+        p.add_argument("--out", help="output folder (default: out/<config folder name>)")
+
+
+def add_lang_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=("zh", "en"), default="zh",
+                   help="language of the map and report (default zh)")
+
+
+def add_pdf_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pdf", action="store_true",
+                   help="also write report.pdf (A4; needs WeasyPrint's Pango, see README)")
+
+
+def add_map_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--map", help="map file (default: maps/<config folder>_coverage.html)")
+
+
+def add_sites_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--k", type=_positive_int, help="new sites per category (default: new_sites)")
     p.add_argument("--category", action="append",
                    help="category key to site (repeatable; default: those with new_sites)")
     p.add_argument("--generate-candidates", action="store_true",
                    help="also generate candidates on streets in uncovered areas")
     p.add_argument("--given-proposed", action="store_true",
                    help="treat the planned stations as built before choosing new sites")
-    p = add("map", cmd_map, "the interactive coverage map from an output folder")
-    lang(p)
-    map_arg(p)
-    p = add("report", cmd_report, "report.html, report.xlsx and sensitivity.csv (and --pdf: "
-            "report.pdf) from an output folder")
-    lang(p)
-    pdf_arg(p)
 
+
+def add_batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("batch", help="batch file (TOML: [[area]] configs or one [split])")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--scheduler", default=None,
+                   help="'local' (start a cluster of --workers processes) or a Dask scheduler "
+                        "address tcp://HOST:8786 (default: run here, one area after the other)")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="worker processes for --scheduler local (default: CPU count)")
+    p.add_argument("--tiles", type=_positive_int, default=None,
+                   help="split each area's computation into N tiles (same results)")
+    p.add_argument("--maps", action="store_true",
+                   help="also write each area's map and report (slower)")
+
+
+def add_fetch_command(sub: Any) -> None:
     from .fetch import add_fetch_arguments, run_fetch
 
     help_ = "build a study-area folder from OpenStreetMap (online, or from an .osm.pbf)"
     p = sub.add_parser("fetch", help=help_, description=help_)
+    add_global_options(p, sub=True)
     add_fetch_arguments(p)
     p.set_defaults(func=run_fetch)
 
-    from .batch import add_batch_arguments, run_batch
 
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="circle15",
+        description="Which homes are not within a 15-minute walk of the services they need, "
+        "and where new facilities should go.",
+    )
+    parser.add_argument("--version", action="version", version=f"circle15 {__version__}")
+    add_global_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str,
+            *options: Callable[[argparse.ArgumentParser], None],
+            out: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        add_global_options(p, sub=True)
+        add_config_options(p, out=out)
+        for option in options:
+            option(p)
+        p.set_defaults(func=func)
+        return p
+
+    add("validate", cmd_validate, "check every input file and print a summary", out=False)
+    add("run", cmd_run, "the whole analysis: validate, coverage, sites, map and report",
+        add_lang_options, add_map_options, add_pdf_options)
+    add("analyze", cmd_analyze, "walking coverage of every compound and category")
+    add("sites", cmd_sites, "rank candidate sites and choose new ones (also writes coverage)",
+        add_sites_options)
+    add("map", cmd_map, "the interactive coverage map from an output folder", add_lang_options,
+        add_map_options)
+    add("report", cmd_report, "report.html, report.xlsx and sensitivity.csv (and --pdf: "
+        "report.pdf) from an output folder", add_lang_options, add_pdf_options)
+    add_fetch_command(sub)
     help_ = "many study areas at once (optionally on a Dask cluster)"
     p = sub.add_parser("batch", help=help_, description=help_)
-    add_batch_arguments(p)
-    p.set_defaults(func=run_batch)
+    add_global_options(p, sub=True)
+    add_batch_options(p)
+    p.set_defaults(func=cmd_batch)
     return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line; global options count wherever they stand."""
+    args = build_parser().parse_args(argv)
+    args.verbose += getattr(args, "verbose_sub", 0)
+    args.quiet = args.quiet or getattr(args, "quiet_sub", False)
+    args.debug = args.debug or getattr(args, "debug_sub", False)
+    return args
+
+
+# --- logging, signals, errors -------------------------------------------------------------------
+
+_CHATTY = ("osmnx", "pyogrio", "fiona", "urllib3", "distributed", "dask", "tornado", "bokeh")
+
+
+def _quiet_third_party(verbose: int) -> None:
+    """Third-party INFO chatter (Dask's cluster start-up, osmnx) only with -v; DEBUG with -vv."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(level)
 
 
 def _configure_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
-    # Third-party chatter stays at WARNING unless -vv.
-    if verbose < 2:
-        for name in ("osmnx", "pyogrio", "fiona", "urllib3"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+    _quiet_third_party(verbose)
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def _signals() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C (clean-up runs, then exit 143); restored afterwards."""
+    try:
+        before = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (e.g. called from a worker thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_NO_PERMISSION = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _os_error_message(exc: OSError) -> str | None:
+    """The planner's fix for a file-system error they can do something about, else None."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in _DISK_FULL:
+        return (f"the disk is full{where}: nothing was changed in the output folder. "
+                "Fix: free some space, or give --out a folder on another disk")
+    if exc.errno in _NO_PERMISSION:
+        return (f"no permission to write{where}: {exc.strerror}. Fix: give --out (or --map) a "
+                "folder you can write to")
+    return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    _configure_logging(args.verbose)
+    _preflight(args)
+    return int(args.func(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``circle15`` command; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _configure_logging(args.verbose)
+    debug = False
     try:
-        return int(args.func(args))
+        with _signals():
+            args = parse_args(argv)
+            debug = args.debug
+            return _run(args)
     except InputError as exc:
         print(f"circle15: {exc}", file=sys.stderr)
         return 2
@@ -287,16 +557,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0
+    except Terminated:
+        print("circle15: terminated; the output folder is unchanged", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
-        print("circle15: interrupted", file=sys.stderr)
+        print("circle15: interrupted; the output folder is unchanged", file=sys.stderr)
         return 130
+    except OSError as exc:
+        message = _os_error_message(exc)
+        if message is None:
+            return _bug(exc, debug)
+        print(f"circle15: {message}", file=sys.stderr)
+        return 2
     except Exception as exc:
-        if args.debug:
-            raise
-        print(f"circle15: unexpected error: {type(exc).__name__}: {exc}\n"
-              "This is a bug; run again with --debug for the traceback and report it.",
-              file=sys.stderr)
-        return 1
+        return _bug(exc, debug)
+
+
+def _bug(exc: Exception, debug: bool) -> int:
+    if debug:
+        raise exc
+    print(f"circle15: unexpected error: {type(exc).__name__}: {exc}\n"
+          "This is a bug; run again with --debug for the traceback and report it.",
+          file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,9 @@
 """The coverage stage: inputs -> network -> access -> distances -> coverage tables.
 
-:func:`analyze` is pure (no files written); :func:`write_coverage` writes its result.
+:func:`analyze` is pure (no files written); :func:`coverage.outputs.write_coverage` writes its
+result. Two result types: :class:`CoverageTables` is what every run produces (the tiled runs of
+:mod:`coverage.tiles` too); :class:`CoverageResult`, an untiled run, adds the network and the
+compounds' access points, which siting needs.
 """
 
 from __future__ import annotations
@@ -10,8 +13,6 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -19,79 +20,78 @@ import pandas as pd
 import shapely
 from tqdm.auto import tqdm
 
-from .access import AccessPoints, Snapped, compound_access_points, island_report, snap_points
-from .config import AreaConfig, Category
+from .access import AccessPoints, Snapped, compound_access_points, island_report, snap_layer
+from .config import AreaConfig
 from .inputs import StudyInputs
-from .io import write_csv, write_gpkg
 from .metrics import SCENARIOS, compound_distance, coverage_columns, unit_summary
 from .network import WalkNetwork, load_walk_network
 from .reach import isochrone_polygon, nearest_source_distances, reachable_segments
 
-if TYPE_CHECKING:
-    from .planning import SitingOutcome
-
-__all__ = ["CoverageResult", "analyze", "load_network_for", "snap_layer", "write_coverage"]
+__all__ = ["COMPOUND_ID_COLUMNS", "CoverageResult", "CoverageTables", "analyze",
+           "load_network_for"]
 
 log = logging.getLogger(__name__)
 
 COMPOUND_ID_COLUMNS = ["id", "name", "unit", "population", "population_60plus"]
 
 
-@dataclass
-class CoverageResult:
-    """Everything the coverage stage computed for one study area.
+@dataclass(kw_only=True)
+class CoverageTables:
+    """The tables of the coverage stage for one study area (tiled or untiled run).
 
     Attributes
     ----------
+    config : AreaConfig
+    inputs : StudyInputs
     compounds : GeoDataFrame
         Compounds inside the units with ``walk_min_<key>``/``covered_<key>`` (and
         ``_with_proposed``) columns, in ``config.crs``.
     facilities, proposed : GeoDataFrame
         With ``snap_dist_m``, ``off_network``, ``on_island``, ``island_gap_m``.
     isochrones : dict of category key -> GeoDataFrame
-        One row per scenario (``category``, ``scenario``, geometry).
+        One row per scenario (``category``, ``scenario``, geometry); empty for tiled runs.
     summary : DataFrame
         See :func:`coverage.metrics.unit_summary`.
     islands : DataFrame
         Compounds and facilities attached only to a small island of the network.
+    n_nodes : int
+        Street network nodes used (summed over tiles in a tiled run).
+    seconds : dict of str -> float
+        Wall time of each step (s).
     """
 
     config: AreaConfig
     inputs: StudyInputs
-    network: WalkNetwork
-    access: AccessPoints
     compounds: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
     proposed: gpd.GeoDataFrame
     isochrones: dict[str, gpd.GeoDataFrame]
     summary: pd.DataFrame
     islands: pd.DataFrame
+    n_nodes: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class CoverageResult(CoverageTables):
+    """An untiled coverage run: the tables plus what siting builds on.
+
+    Attributes
+    ----------
+    network : WalkNetwork
+        The walk network the distances were computed on.
+    access : AccessPoints
+        The access points of every loaded compound (``inputs.compounds`` order).
+    """
+
+    network: WalkNetwork
+    access: AccessPoints
 
 
 def load_network_for(inputs: StudyInputs) -> WalkNetwork:
     """The walk network of the units buffered by the longest walk of any category."""
     cfg = inputs.config
     return load_walk_network(cfg.network, cfg.crs, clip_to=inputs.load_area)
-
-
-def snap_layer(net: WalkNetwork, points: gpd.GeoDataFrame, max_snap_m: float) -> tuple[
-    gpd.GeoDataFrame, Snapped
-]:
-    """Attach a point layer to the network and flag what is off network or on an island.
-
-    Returns the layer with ``snap_dist_m``, ``off_network``, ``on_island`` and ``island_gap_m``
-    columns, and the attachments (all rows, off-network ones included).
-    """
-    xy = shapely.get_coordinates(points.geometry.to_numpy())
-    snap = snap_points(net, xy)
-    on_island, gap = island_report(net, snap)
-    out = points.copy()
-    out["snap_dist_m"] = np.round(snap.off_m, 2)
-    out["off_network"] = snap.off_m > max_snap_m
-    out["on_island"] = on_island
-    out["island_gap_m"] = np.round(gap, 1)
-    return out, snap
 
 
 def _sources(layer: gpd.GeoDataFrame, snap: Snapped, key: str) -> Snapped:
@@ -191,7 +191,7 @@ def analyze(inputs: StudyInputs, *, network: WalkNetwork | None = None,
     return CoverageResult(
         config=cfg, inputs=inputs, network=net, access=access, compounds=compounds,
         facilities=facilities, proposed=proposed, isochrones=iso, summary=summary,
-        islands=islands, seconds=seconds,
+        islands=islands, n_nodes=net.n_nodes, seconds=seconds,
     )
 
 
@@ -219,68 +219,3 @@ def _island_table(net: WalkNetwork, access: AccessPoints, compounds: gpd.GeoData
         log.warning("%d compounds/facilities reach only a small island of the street network "
                     "(listed in islands.csv)", len(table))
     return table
-
-
-def compounds_table(compounds: gpd.GeoDataFrame) -> pd.DataFrame:
-    """The compounds layer without geometry, walking minutes rounded to 2 decimals."""
-    table = pd.DataFrame(compounds.drop(columns="geometry"))
-    walk_cols = [c for c in table.columns if c.startswith("walk_min_")]
-    table[walk_cols] = table[walk_cols].round(2)
-    return table
-
-
-def category_console_lines(result: CoverageResult) -> list[str]:
-    """One line per category: population-weighted coverage and uncovered compounds."""
-    s = result.summary[result.summary["unit"] == "ALL"].set_index(["category", "scenario"])
-    lines = []
-    for cat in result.config.categories:
-        ex = s.loc[(cat.key, "existing")]
-        wp = s.loc[(cat.key, "with_proposed")]
-        line = (f"  {cat.label} ({cat.key}, {cat.minutes:g} min): {ex.coverage_pct:5.1f}% of "
-                f"{_demand_label(cat)} covered, {ex.compounds_uncovered} of {ex.compounds} "
-                "compounds uncovered")
-        if wp.population_covered != ex.population_covered:
-            line += f"; with proposed: {wp.coverage_pct:.1f}%"
-        lines.append(line)
-    return lines
-
-
-def _demand_label(cat: Category) -> str:
-    return {"population": "residents", "population_60plus": "residents aged 60+"}.get(
-        cat.demand, cat.demand)
-
-
-def write_coverage(result: CoverageResult, out_dir: str | Path,
-                   siting: SitingOutcome | None = None) -> list[Path]:
-    """Write the results (atomically, file by file) into ``out_dir``.
-
-    compounds.csv, summary.csv, islands.csv and coverage.gpkg; with ``siting`` also sites.csv,
-    scenarios.csv and the ``candidates`` / ``selected_sites`` layers. A stale sites.csv or
-    scenarios.csv from an earlier run is removed when ``siting`` is None, so the folder never
-    mixes runs.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    layers = {
-        "boundaries": result.inputs.boundaries[["name", "geometry"]],
-        "compounds": result.compounds,
-        "facilities": result.facilities,
-        "proposed": result.proposed,
-    }
-    for key, iso in result.isochrones.items():
-        layers[f"isochrones_{key}"] = iso
-    paths = [
-        write_csv(compounds_table(result.compounds), out / "compounds.csv"),
-        write_csv(result.summary, out / "summary.csv"),
-        write_csv(result.islands, out / "islands.csv"),
-    ]
-    if siting is not None:
-        layers["candidates"] = siting.candidates
-        layers["selected_sites"] = siting.selected_sites
-        paths.append(write_csv(siting.sites, out / "sites.csv"))
-        paths.append(write_csv(siting.scenarios, out / "scenarios.csv"))
-    else:
-        for stale in ("sites.csv", "scenarios.csv"):
-            (out / stale).unlink(missing_ok=True)
-    paths.append(write_gpkg(out / "coverage.gpkg", layers))
-    return paths

@@ -18,12 +18,12 @@ import shapely
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from .access import Snapped
+from .access import Snapped, snap_layer
 from .config import Category
 from .constants import DIST_TOL_M
 from .errors import InputError, Problem
 from .network import WalkNetwork
-from .pipeline import CoverageResult, snap_layer
+from .pipeline import CoverageResult
 from .reach import pairwise_distances
 from .siting import RANKING_COLUMNS, SitingPlan, plan_sites, ranking_table
 

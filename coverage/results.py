@@ -1,6 +1,6 @@
 """The results contract: what a run leaves in its output folder, as one typed object.
 
-A run writes (see :func:`coverage.pipeline.write_coverage`) ``compounds.csv``, ``summary.csv``,
+A run writes (see :func:`coverage.outputs.write_coverage`) ``compounds.csv``, ``summary.csv``,
 ``islands.csv``, ``coverage.gpkg`` (layers in the area CRS) and, when sites were chosen,
 ``sites.csv`` and ``scenarios.csv``. The map, the report and any later stage read them back
 through :func:`read_results`, or take them straight from memory with :func:`results_of`: both
@@ -22,7 +22,7 @@ from .config import AreaConfig
 from .errors import InputError, Problem
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .pipeline import CoverageResult
+    from .pipeline import CoverageTables
     from .planning import SitingOutcome
 
 __all__ = ["GPKG", "Results", "read_results", "results_of"]
@@ -89,7 +89,7 @@ class Results:
         return self.sites is not None and len(self.sites) > 0
 
 
-def results_of(result: CoverageResult, siting: SitingOutcome | None = None) -> Results:
+def results_of(result: CoverageTables, siting: SitingOutcome | None = None) -> Results:
     """The :class:`Results` of an in-memory run (what :func:`read_results` would read back)."""
     return Results(
         config=result.config,
@@ -139,14 +139,23 @@ def read_results(out_dir: str | Path, config: AreaConfig) -> Results:
     Raises
     ------
     InputError
-        When the folder holds no results (no ``coverage.gpkg`` or ``summary.csv``).
+        When the folder holds no results (no ``coverage.gpkg`` or ``summary.csv``), or results
+        that must not be used with ``config`` (see
+        :func:`coverage.outputs.manifest_problems`): an unfinished or interrupted run, a
+        result file changed since the run (e.g. a truncated compounds.csv), or a config whose
+        categories, minutes, speeds, demand or CRS differ from the run's.
     """
     import pyogrio
+
+    from .outputs import manifest_problems
 
     out = Path(out_dir)
     gpkg = out / GPKG
     if not gpkg.exists():
         raise _missing(out, GPKG)
+    problems = manifest_problems(out, config)
+    if problems:
+        raise InputError(problems)
     names = {str(n) for n in pyogrio.list_layers(gpkg)[:, 0]}
 
     def layer(name: str) -> gpd.GeoDataFrame | None:

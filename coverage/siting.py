@@ -880,7 +880,9 @@ def ranking_table(
     rows = candidates.iloc[result.selected]
     cum = result.cumulative_demand_covered
     if result.demand_total > 0:
-        pct = 100.0 * cum / result.demand_total
+        # 2 decimals, as written (and as summary.csv's coverage_pct): the map and the report
+        # show the same number whether they read the run from memory or from its files.
+        pct = np.round(100.0 * cum / result.demand_total, 2)
     else:
         pct = np.full(len(cum), np.nan)
     table = pd.DataFrame(

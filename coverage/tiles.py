@@ -37,9 +37,10 @@ this gives the same node coordinates as the whole file when each OSM node id has
 coordinate in the file (true for OSM exports, checked for the 2013 Beijing export).
 
 What tiled runs do not produce: isochrone polygons (skipped, logged), and the network and
-access points of :class:`~coverage.pipeline.CoverageResult` are None (siting needs them: run
-siting untiled). ``islands.csv`` and the facilities' ``snap_dist_m`` come from the tile owning
-the compound/facility; they equal the untiled values except for points more than
+access points of an untiled :class:`~coverage.pipeline.CoverageResult`: a tiled run gives
+:class:`~coverage.pipeline.CoverageTables` (siting needs the whole network: run it untiled).
+``islands.csv`` and the facilities' ``snap_dist_m`` come from the tile owning the
+compound/facility; they equal the untiled values except for points more than
 ``max_snap_m`` from every street or on islands cut by a tile's region edge.
 """
 
@@ -69,7 +70,7 @@ from .network import (
     read_ways,
     walk_network_from_ways,
 )
-from .pipeline import CoverageResult, analyze
+from .pipeline import CoverageTables, analyze
 
 __all__ = [
     "GATE_TOL_M",
@@ -308,7 +309,7 @@ def _in_order(parts: list[gpd.GeoDataFrame], ids: pd.Series, crs: str) -> gpd.Ge
 def analyze_tiled(inputs: StudyInputs, n: int | None = None, *, client: Any = None,
                   progress: bool = False,
                   mapper: Callable[[Callable[[Tile], TileResult], Iterable[Tile]],
-                                   Iterable[TileResult]] | None = None) -> CoverageResult:
+                                   Iterable[TileResult]] | None = None) -> CoverageTables:
     """The coverage stage in ``n`` tiles; equal to :func:`coverage.pipeline.analyze`'s tables.
 
     Parameters
@@ -326,10 +327,9 @@ def analyze_tiled(inputs: StudyInputs, n: int | None = None, *, client: Any = No
 
     Returns
     -------
-    CoverageResult
+    CoverageTables
         ``compounds`` (same rows, order and values as untiled), ``summary``, ``facilities``,
-        ``proposed`` and ``islands``; ``isochrones`` is empty and ``network``/``access`` are
-        None (see the module docstring).
+        ``proposed`` and ``islands``; ``isochrones`` is empty (see the module docstring).
     """
     from tqdm.auto import tqdm
 
@@ -372,13 +372,13 @@ def analyze_tiled(inputs: StudyInputs, n: int | None = None, *, client: Any = No
         islands = islands.iloc[np.lexsort((pos, layer_order.to_numpy()))].reset_index(drop=True)
     log.info("tiled coverage: %d tiles, %d compounds in %.1f s (isochrones skipped in tiled "
              "runs)", len(results), len(compounds), time.perf_counter() - t0)
-    return CoverageResult(
-        config=cfg, inputs=inputs, network=None, access=None,  # type: ignore[arg-type]
+    return CoverageTables(
+        config=cfg, inputs=inputs,
         compounds=compounds, facilities=facilities, proposed=proposed, isochrones={},
         summary=unit_summary(compounds, cfg.categories), islands=islands,
+        n_nodes=sum(r.n_nodes for r in results),
         seconds={"tiles": time.perf_counter() - t0,
-                 "tile_max": max((r.seconds for r in results), default=0.0),
-                 "tile_nodes": float(sum(r.n_nodes for r in results))},
+                 "tile_max": max((r.seconds for r in results), default=0.0)},
     )
 
 

@@ -24,6 +24,7 @@ import pandas as pd
 from shapely.geometry import Point, box
 
 from coverage.config import AreaConfig, load_config
+from coverage.outputs import seal_run
 
 CRS = "EPSG:32650"
 X0, Y0 = 442_000.0, 4_435_000.0
@@ -269,6 +270,7 @@ def make_results(
         sel.to_file(gpkg, layer="selected_sites", driver="GPKG")
         _scenarios(comp, cats, sites).to_csv(out / "scenarios.csv", index=False,
                                              encoding="utf-8")
+    seal_run(out, config)  # a finished run's manifest, so read_results accepts the folder
     return out
 
 

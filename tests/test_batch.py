@@ -7,7 +7,6 @@ Uses illustrative areas built from the 2013 Beijing network and township polygon
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import sys
@@ -20,10 +19,8 @@ from coverage.batch import (
     SUMMARY_COLUMNS,
     AreaJob,
     AreaOutcome,
-    add_batch_arguments,
     area_jobs,
     run_area,
-    run_batch,
     run_batch_file,
     split_areas,
 )
@@ -190,18 +187,22 @@ def test_cli_entry_point_exit_code_and_split_mode(batch_dir, tmp_path, capsys):
     toml.write_text(f'[split]\nconfig = "{batch_dir / "city" / "area.toml"}"\n'
                     f"names = [{', '.join(repr(n).replace(chr(39), chr(34)) for n in names)}]\n",
                     encoding="utf-8")
-    parser = argparse.ArgumentParser()
-    add_batch_arguments(parser)
-    args = parser.parse_args([str(toml), "--out", str(tmp_path / "out")])
-    assert run_batch(args) == 0
+    from coverage.cli import main
+
+    assert main(["-q", "batch", str(toml), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "2 of 2 areas done" in out
     summary = pd.read_csv(tmp_path / "out" / "batch_summary.csv", encoding="utf-8-sig")
     assert set(summary["area"]) == set(names)
-    args = parser.parse_args([str(batch_dir / "batch.toml"), "--out",
-                              str(batch_dir / "serial")])
-    assert run_batch(args) == 2  # the broken area
-    assert "FAILED BROKEN" in capsys.readouterr().out
+    assert main(["batch", str(batch_dir / "batch.toml"), "--out",
+                 str(batch_dir / "serial"), "-q"]) == 2  # the broken area
+    out = capsys.readouterr().out
+    assert "FAILED BROKEN:" in out
+    # every problem of the failed area is printed, not only "1 input problem"
+    broken = pd.read_csv(batch_dir / "serial" / "batch_areas.csv", encoding="utf-8-sig")
+    error = broken.loc[broken["area"] == "BROKEN", "error"].iloc[0]
+    for line in error.splitlines():
+        assert line.strip() in out
 
 
 def test_audit_script_runs_on_three_townships(tmp_path):

@@ -209,7 +209,7 @@ def test_report_renders_sorts_and_escapes(driver, pages):
 @pytest.fixture(scope="module")
 def real_pages(sample_result, tmp_path_factory):
     """Map (zh, en) and report (en) of the real coverage and siting results of the sample."""
-    from coverage.pipeline import write_coverage
+    from coverage.outputs import write_coverage
     from coverage.planning import select_sites
 
     tmp = tmp_path_factory.mktemp("real")

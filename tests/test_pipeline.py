@@ -10,9 +10,10 @@ import pytest
 import shapely
 from _reference import reference_nearest
 
-from coverage.access import Snapped
+from coverage.access import Snapped, snap_layer
 from coverage.metrics import compound_distance
-from coverage.pipeline import analyze, compounds_table, snap_layer, write_coverage
+from coverage.outputs import compounds_table, write_coverage
+from coverage.pipeline import analyze
 
 
 def _category_sources(result, key):
@@ -123,12 +124,12 @@ def test_write_coverage_is_atomic(sample_result, tmp_path, monkeypatch):
     out = tmp_path / "out"
     write_coverage(sample_result, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    import coverage.pipeline as pl
+    import coverage.outputs as outputs
 
-    def boom(path, layers):
+    def boom(path, layers, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(pl, "write_gpkg", boom)
+    monkeypatch.setattr(outputs, "write_gpkg", boom)
     with pytest.raises(RuntimeError):
         write_coverage(sample_result, out)
     assert {p.name for p in out.iterdir()} == set(before)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from coverage.errors import InputError
-from coverage.pipeline import write_coverage
+from coverage.outputs import write_coverage
 from coverage.planning import select_sites
 from coverage.results import read_results, results_of
 

@@ -10,7 +10,8 @@ from coverage import tiles as tiles_mod
 from coverage.config import load_config
 from coverage.errors import ConfigError
 from coverage.inputs import load_inputs
-from coverage.pipeline import analyze, write_coverage
+from coverage.outputs import write_coverage
+from coverage.pipeline import analyze
 from coverage.tiles import analyze_tiled, grid_shape, halo_m, make_tiles
 
 ROOT = Path(__file__).resolve().parents[1]
