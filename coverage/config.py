@@ -42,9 +42,11 @@ __all__ = [
     "COORD_SYSTEMS",
     "AreaConfig",
     "Category",
+    "PlanConfig",
     "PointSource",
     "load_config",
     "parse_category",
+    "plan_problems",
 ]
 
 log = logging.getLogger(__name__)
@@ -147,6 +149,26 @@ class PointSource:
 
 
 @dataclass(frozen=True)
+class PlanConfig:
+    """The ``[plan]`` table: which categories the joint plan places at once (see
+    :mod:`coverage.jointplan`).
+
+    Attributes
+    ----------
+    categories : tuple of str
+        Category keys planned together; empty = every category with ``new_sites > 0``.
+    given_proposed : bool
+        Treat the planned (``[[proposed]]``) stations as existing facilities.
+    time_limit_s : float
+        Time limit of each exact solve (seconds).
+    """
+
+    categories: tuple[str, ...] = ()
+    given_proposed: bool = False
+    time_limit_s: float = 60.0
+
+
+@dataclass(frozen=True)
 class AreaConfig:
     """Everything one study area's run needs; built by :func:`load_config`.
 
@@ -182,6 +204,8 @@ class AreaConfig:
     tiles : int
         Split the coverage computation into this many tiles (1 = not tiled); see
         :mod:`coverage.tiles`. The results are identical either way.
+    plan : PlanConfig or None
+        The ``[plan]`` table (None when the file has none).
     """
 
     source: Path
@@ -203,6 +227,7 @@ class AreaConfig:
     gates: Path | None = None
     compounds_layer: str | None = None
     tiles: int = 1
+    plan: PlanConfig | None = None
 
     @property
     def folder(self) -> Path:
@@ -358,6 +383,7 @@ _SECTIONS: dict[str, _Section] = {s.name: s for s in (
     _section("proposed", "path", _POINT_KEYS, array=True),
     _section("compounds", "path", "layer gates", required=True),
     _section("candidates", "", f"path {_POINT_KEYS} generate spacing_m"),
+    _section("plan", "", "categories given_proposed time_limit_s"),
 )}
 
 _WALK_KEYS = {
@@ -623,6 +649,81 @@ def _parse_candidates(p: _Problems, t: Mapping[str, Any], base: Path) -> dict[st
     }
 
 
+_PLAN_KEYS = {
+    "time_limit_s": _Num(60.0, 0.0, 86_400.0, example="60", unit="s"),
+}
+
+
+def _plan_keys(p: _Problems, t: Mapping[str, Any], cats: tuple[Category, ...]) -> list[str]:
+    """``[plan] categories``: a list of known keys (default: those with new_sites > 0)."""
+    known = [c.key for c in cats]
+    if "categories" not in t:
+        return [c.key for c in cats if c.new_sites > 0]
+    value = t["categories"]
+    if not isinstance(value, list) or not value or not all(isinstance(k, str) for k in value):
+        p.add("plan.categories", f"{value!r} is not a list of category keys",
+              'write e.g. categories = ["elderly_station", "elderly_centre"], or leave the key '
+              "out (every category with new_sites > 0)")
+        return []
+    for key in value:
+        if key not in known:
+            p.add("plan.categories", f"unknown category {key!r}", f"use one of: "
+                  f"{', '.join(known)}")
+    if len(set(value)) < len(value):
+        p.add("plan.categories", "a category is listed twice", "list each category once")
+    return [k for k in value if k in known]
+
+
+def plan_problems(cats: tuple[Category, ...], keys: tuple[str, ...] | list[str],
+                  file: str) -> list[Problem]:
+    """What stops a joint plan of ``keys``: nothing to plan, nothing to place, no weight.
+
+    Parameters
+    ----------
+    cats : tuple of Category
+        The config's categories.
+    keys : sequence of str
+        The planned category keys (all known).
+    file : str
+        The config file, for the messages.
+    """
+    p = _Problems(file)
+    if not keys:
+        p.add("plan", "nothing to plan: no category has new_sites > 0",
+              "set new_sites = N on the categories to plan")
+    for cat in cats:
+        if cat.key not in keys:
+            continue
+        where = f"category ({cat.key})"
+        if cat.new_sites == 0:
+            p.add(f"{where}.new_sites", "is 0, but the joint plan plans this category",
+                  "set new_sites = N (how many new facilities), or leave it out of "
+                  "plan.categories")
+        if cat.weight == 0:
+            p.add(f"{where}.weight", "is 0: the joint plan would give this category nothing",
+                  "give it a weight > 0, or leave it out of plan.categories")
+    return p.items
+
+
+def _parse_plan(p: _Problems, t: Mapping[str, Any], cats: tuple[Category, ...]) -> PlanConfig:
+    """``[plan]`` (also implied, with its defaults, by capacities or floor areas on a category
+    with new sites)."""
+    keys = _plan_keys(p, t, cats)
+    if "categories" not in t or keys:
+        p.items.extend(plan_problems(cats, keys, p.file))
+    return PlanConfig(
+        categories=tuple(keys),
+        given_proposed=p.boolean(t, "plan", "given_proposed", False),
+        time_limit_s=p.number(t, "plan", "time_limit_s", _PLAN_KEYS["time_limit_s"]),
+    )
+
+
+def _implies_plan(cats: tuple[Category, ...]) -> bool:
+    """A category with new sites and a capacity or minimum floor area asks for the joint plan."""
+    return any(c.new_sites > 0 and (c.capacity is not None or c.min_floor_area_m2 > 0)
+               for c in cats)
+
+
 # --- the file -------------------------------------------------------------------------------
 
 
@@ -691,6 +792,8 @@ def _parse_sections(p: _Problems, raw: Mapping[str, Any], base: Path) -> dict[st
     fields.update(_parse_compounds(p, _one(p, raw, "compounds"), base))
     if "candidates" in raw:
         fields.update(_parse_candidates(p, _one(p, raw, "candidates"), base))
+    if "plan" in raw or _implies_plan(fields["categories"]):
+        fields["plan"] = _parse_plan(p, _one(p, raw, "plan"), fields["categories"])
     return fields
 
 

@@ -165,6 +165,10 @@ GOOD: list[tuple[str, Any, Any]] = [
      and c.candidates.sheet == "候选"),
     ("candidates.generate", True, lambda c: c.generate_candidates is True),
     ("candidates.spacing_m", 120, lambda c: c.candidate_spacing_m == 120.0),
+    ("plan.categories", ["elderly_station"],
+     lambda c: c.plan is not None and c.plan.categories == ("elderly_station",)),
+    ("plan.given_proposed", True, lambda c: c.plan is not None and c.plan.given_proposed),
+    ("plan.time_limit_s", 30, lambda c: c.plan is not None and c.plan.time_limit_s == 30.0),
 ]
 
 
@@ -256,6 +260,14 @@ BAD: list[tuple[str, Any, str, tuple[str, ...]]] = [
     ("candidates.path", "nope.csv", "candidates.path", ("not found",)),
     ("candidates.sheet", "x", "candidates.sheet", ("without a candidates file",)),
     ("candidates.radius", 1, "candidates.radius", ("unknown key",)),
+    ("plan.categories", ["pharmacy"], "plan.categories", ("unknown category", "wet_market")),
+    ("plan.categories", "elderly_station", "plan.categories", ("not a list",)),
+    ("plan.categories", [], "plan.categories", ("not a list",)),
+    ("plan.categories", ["wet_market"], "category (wet_market).new_sites",
+     ("is 0", "new_sites = N")),
+    ("plan.given_proposed", "yes", "plan.given_proposed", ("not true or false",)),
+    ("plan.time_limit_s", 0, "plan.time_limit_s", ("out of range",)),
+    ("plan.k", 6, "plan.k", ("unknown key", "categories")),
 ]
 
 
@@ -289,6 +301,27 @@ def test_every_key_has_a_good_and_a_bad_case() -> None:
             assert full in bad, f"no bad case for {full}"
             if key not in {"key", "label", "path", "boundaries", "network"}:
                 assert full in good, f"no good case for {full}"
+
+
+def test_no_plan_unless_asked_or_implied(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, BASE)).plan is None
+    # a category with new sites and a capacity (or a minimum floor area) asks for the plan
+    cfg = load_config(write(tmp_path, with_key("category[0].capacity", 1500)))
+    assert cfg.plan is not None and cfg.plan.categories == ("elderly_station",)
+    cfg = load_config(write(tmp_path, with_key("category[1].capacity", 1500)))
+    assert cfg.plan is None  # wet_market places no new facility
+
+
+def test_plan_refuses_a_category_of_weight_0(tmp_path: Path) -> None:
+    raw = with_key("category[0].weight", 0)
+    raw["plan"] = {}
+    one_problem(tmp_path, raw, "category (elderly_station).weight", "is 0", "weight > 0")
+
+
+def test_plan_with_nothing_to_place(tmp_path: Path) -> None:
+    raw = with_key("category[0].new_sites", 0)
+    raw["plan"] = {}
+    one_problem(tmp_path, raw, "plan", "nothing to plan", "new_sites = N")
 
 
 def test_category_walk_m_and_speed_together_are_refused(tmp_path: Path) -> None:
