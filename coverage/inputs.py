@@ -57,9 +57,10 @@ class StudyInputs:
         ``population_60plus`` (float, NaN when the file has no such column), any other demand
         column named by a category (float), ``in_area`` (bool: in a unit), polygon geometry.
     facilities, proposed : GeoDataFrame
-        ``id`` (str), ``name``, ``category``, ``status``, ``capacity`` (float, NaN = unknown),
-        ``source``, ``file``, ``row`` (1-based row in that file), ``lon``, ``lat`` (WGS-84
-        degrees after any GCJ-02/BD-09 conversion), point geometry. ``proposed`` is empty (same
+        ``id`` (str), ``name``, ``category``, ``status``, ``capacity`` (in the category's demand
+        unit) and ``floor_area_m2`` (m²) (float, NaN = unknown), ``source``, ``file``, ``row``
+        (1-based row in that file), ``lon``, ``lat`` (WGS-84 degrees after any GCJ-02/BD-09
+        conversion), point geometry. ``proposed`` is empty (same
         columns) when the config names no proposed files.
     candidates : GeoDataFrame or None
         Same columns; ``category`` "" means any category. None when no candidates file.
@@ -98,7 +99,7 @@ def _read(path: Path, config: AreaConfig, problems: list[Problem], *,
 
 def _empty_points(crs: str) -> gpd.GeoDataFrame:
     df = pd.DataFrame({c: pd.Series(dtype=object) for c in POINT_COLUMNS})
-    for c in ("capacity", "lon", "lat"):
+    for c in ("capacity", "floor_area_m2", "lon", "lat"):
         df[c] = df[c].astype(float)
     df["row"] = df["row"].astype("int64")
     return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([], crs=crs), crs=crs)

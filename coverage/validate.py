@@ -57,7 +57,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-POINT_COLUMNS = ("id", "name", "category", "status", "capacity", "source", "file", "row",
+POINT_COLUMNS = ("id", "name", "category", "status", "capacity", "floor_area_m2", "source", "file",
+                 "row",
                  "lon", "lat")
 """Attribute columns of every clean point layer (then ``geometry``); lon/lat are WGS-84."""
 
@@ -109,6 +110,36 @@ def _texts(df: pd.DataFrame, col: str) -> list[str]:
     return [cell_text(v) for v in df[col].tolist()]
 
 
+# Optional numeric columns of point files (>= 0, empty = unknown) and the fix for a bad value.
+_POINT_NUMBERS = {
+    "capacity": "write how many people one facility serves, in the category's demand unit "
+                "(e.g. 1500 residents aged 60+), or leave it empty",
+    "floor_area_m2": "write the floor area in square metres (e.g. 250, no unit), or leave it "
+                     "empty",
+}
+
+
+def _point_numbers(table: pd.DataFrame, file: str) -> tuple[dict[str, np.ndarray],
+                                                          dict[int, list[Problem]]]:
+    """The optional numeric columns (NaN = empty) and the problems of each row."""
+    values: dict[str, np.ndarray] = {}
+    bad: dict[int, list[Problem]] = {}
+    for col, fix in _POINT_NUMBERS.items():
+        texts = _texts(table, col)
+        out = np.full(len(texts), np.nan)
+        for i, text in enumerate(texts):
+            if text == "":
+                continue
+            v = _number(text, thousands=True)
+            if v is None or v < 0:
+                bad.setdefault(i, []).append(
+                    _problem(file, i + 1, col, f"{col} {text!r} is not a number >= 0", fix))
+            else:
+                out[i] = v
+        values[col] = out
+    return values, bad
+
+
 def _number(text: str, *, thousands: bool = False) -> float | None:
     """Parse a number written by a planner; None if it is not one."""
     t = text.strip().replace("\u3000", "")
@@ -157,6 +188,7 @@ def parse_points(
     table : DataFrame or GeoDataFrame
         As read by :func:`coverage.io.read_table`. Columns ``id, name, category, lon, lat``
         (vector files may give geometry instead of lon/lat); optional ``status``, ``capacity``,
+        ``floor_area_m2``,
         ``source``.
     file : str
         File name for messages and for the ``file`` column.
@@ -208,7 +240,7 @@ def parse_points(
     names = _texts(table, "name")
     cats = _texts(table, "category")
     status = _texts(table, "status")
-    capacity = _texts(table, "capacity")
+    numbers, bad_numbers = _point_numbers(table, file)
     source = _texts(table, "source")
     known = set(categories)
     known_list = ", ".join(categories)
@@ -217,7 +249,6 @@ def parse_points(
     keep: list[int] = []
     lon_raw = np.full(n, np.nan)
     lat_raw = np.full(n, np.nan)
-    cap = np.full(n, np.nan)
     for i in range(n):
         row = i + 1
         bad = False
@@ -236,15 +267,9 @@ def parse_points(
                 problems.append(_problem(file, row, "category", f"unknown category {c!r}",
                                          f"use one of: {known_list}"))
                 bad = True
-        if capacity[i] != "":
-            v = _number(capacity[i], thousands=True)
-            if v is None or v < 0:
-                problems.append(_problem(file, row, "capacity",
-                                         f"capacity {capacity[i]!r} is not a number >= 0",
-                                         "write a number (e.g. places or beds) or leave it empty"))
-                bad = True
-            else:
-                cap[i] = v
+        if i in bad_numbers:
+            problems.extend(bad_numbers[i])
+            bad = True
         if coord_ok:
             lon_v, lat_v, p = _parse_lonlat(file, row, lon_txt[i], lat_txt[i])
             if p is not None:
@@ -266,7 +291,8 @@ def parse_points(
             "name": [names[i] or ids[i] for i in idx],
             "category": [cats[i] for i in idx],
             "status": [status[i] or _DEFAULT_STATUS.get(kind, "") for i in idx],
-            "capacity": cap[idx],
+            "capacity": numbers["capacity"][idx],
+            "floor_area_m2": numbers["floor_area_m2"][idx],
             "source": [source[i] or "file" for i in idx],
             "file": [file] * len(idx),
             "row": idx + 1,
@@ -280,7 +306,7 @@ def parse_points(
 
 def _empty_layer(coords: str) -> PointLayer:
     df = pd.DataFrame({c: pd.Series(dtype=object) for c in POINT_COLUMNS})
-    for c in ("capacity", "lon", "lat"):
+    for c in ("capacity", "floor_area_m2", "lon", "lat"):
         df[c] = df[c].astype(float)
     df["row"] = df["row"].astype("int64")
     return PointLayer(df, np.empty(0), np.empty(0), coords)

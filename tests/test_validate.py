@@ -340,6 +340,24 @@ def test_capacity_must_be_a_number(tmp_path):
     assert p.row == 1 and "'很多'" in p.problem
 
 
+@pytest.mark.parametrize(("value", "words"), [("很大", "'很大'"), ("-20", "'-20'"),
+                                             ("200m2", "'200m2'")])
+def test_floor_area_must_be_a_number_of_square_metres(tmp_path, value, words):
+    csv = (f"id,name,category,lon,lat,floor_area_m2\n1,a,wet_market,116.35,40.07,{value}\n"
+           "2,b,wet_market,116.35,40.07,\"1,200\"\n3,c,wet_market,116.35,40.07,\n")
+    ps = problems_of(make_area(tmp_path, facilities=csv))
+    p = only(ps, field="floor_area_m2")
+    assert p.row == 1 and words in p.problem and "square metres" in p.fix
+
+
+def test_floor_area_and_capacity_are_read_as_numbers(tmp_path):
+    csv = ("id,name,category,lon,lat,capacity,floor_area_m2\n"
+           "1,a,wet_market,116.35,40.07,\"1,500\",250\n2,b,wet_market,116.35,40.07,,\n")
+    fac = load_inputs(load_config(make_area(tmp_path, facilities=csv))).facilities
+    assert fac["capacity"].tolist()[0] == 1500.0 and np.isnan(fac["capacity"].tolist()[1])
+    assert fac["floor_area_m2"].tolist()[0] == 250.0 and np.isnan(fac["floor_area_m2"].iloc[1])
+
+
 def test_empty_polygon_is_an_error_and_invalid_polygon_is_repaired(tmp_path, caplog):
     bowtie = Polygon([(116.343, 40.072), (116.346, 40.074), (116.346, 40.072),
                       (116.343, 40.074)])
