@@ -32,8 +32,10 @@ def _reach(rng: np.random.Generator, rows: int, cols: int, density: float) -> sp
     return sp.csr_array((dist[r, c], (r, c)), shape=(rows, cols))
 
 
-def _instance(seed: int, *, capacities: bool, n_spaces: int = 8, n_comp: int = 30,
+def _instance(seed: int, *, capacities: bool | str, n_spaces: int = 8, n_comp: int = 30,
               n_cats: int = 3) -> list[PlanCategory]:
+    """Random categories; ``capacities="tight"``: new facilities small enough to fill up, so
+    many plans serve the most and the tie-break (most demand within reach) decides."""
     rng = np.random.default_rng(seed)
     floor = rng.choice([80.0, 150.0, 400.0, np.nan], n_spaces)
     cats = []
@@ -43,7 +45,9 @@ def _instance(seed: int, *, capacities: bool, n_spaces: int = 8, n_comp: int = 3
         demand = rng.integers(0, 20, n_comp).astype(float)
         cap_new = np.full(n_spaces, np.inf)
         cap_old = np.full(n_old, np.inf)
-        if capacities:
+        if capacities == "tight":  # one small capacity for every new facility (as a category's)
+            cap_new = np.full(n_spaces, float(rng.integers(4, 12)))
+        elif capacities:
             cap_new = rng.integers(5, 60, n_spaces).astype(float)
             cap_new[rng.random(n_spaces) < 0.2] = np.inf
             cap_old = rng.integers(5, 40, n_old).astype(float)
@@ -80,30 +84,48 @@ def maxflow_served(cat: PlanCategory, open_new: tuple[int, ...]) -> float:
     return float(nx.maximum_flow_value(g, "s", "t"))
 
 
-def brute_force(cats: list[PlanCategory]) -> float:
-    """Best weighted served demand over every assignment of spaces to categories."""
+def covered_demand(cat: PlanCategory, open_new: tuple[int, ...]) -> float:
+    """Demand within reach of an existing facility or one of ``open_new``."""
+    hit = np.zeros(cat.n_compounds, bool)
+    hit[sp.coo_array(cat.reach_old).col] = True
+    for i in open_new:
+        row = sp.csr_array(cat.reach_new)
+        hit[row.indices[row.indptr[i]:row.indptr[i + 1]]] = True
+    return float(cat.demand[hit].sum())
+
+
+def brute_force(cats: list[PlanCategory]) -> tuple[float, float]:
+    """Best plan over every assignment of spaces to categories: the most weighted served
+    demand, and among such plans the most weighted demand within reach."""
 
     @cache
-    def served(c: int, subset: tuple[int, ...]) -> float:
-        return maxflow_served(cats[c], subset)
+    def value(c: int, subset: tuple[int, ...]) -> tuple[float, float]:
+        w = cats[c].weight
+        return w * maxflow_served(cats[c], subset), w * covered_demand(cats[c], subset)
 
     options = []
     for c, cat in enumerate(cats):
         ok = np.flatnonzero(cat.eligible)
         subs = [s for size in range(min(cat.k, len(ok)) + 1)
                 for s in itertools.combinations(ok.tolist(), size)]
-        options.append([(set(s), cat.weight * served(c, s)) for s in subs])
-    best = -1.0
+        options.append([(set(s), value(c, s)) for s in subs])
+    plans = []
     for combo in itertools.product(*options):
         sets = [s for s, _ in combo]
         if sum(len(s) for s in sets) != len(set().union(*sets)):
             continue  # a space used twice
-        best = max(best, sum(v for _, v in combo))
-    return best
+        plans.append((sum(v[0] for _, v in combo), sum(v[1] for _, v in combo)))
+    served = max(p[0] for p in plans)
+    return served, max(p[1] for p in plans if p[0] >= served - 1e-6)
 
 
 def weighted_served(plan, cats) -> float:
     return sum(c.weight * plan.categories[c.key].plan.served_total for c in cats)
+
+
+def weighted_covered(plan, cats) -> float:
+    return sum(c.weight * float(c.demand[plan.categories[c.key].plan.covered].sum())
+               for c in cats)
 
 
 def check_feasible(plan, cats) -> None:
@@ -128,26 +150,29 @@ def check_feasible(plan, cats) -> None:
 # --- exactness ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("capacities", [False, True])
+@pytest.mark.parametrize("capacities", [False, True, "tight"])
 @pytest.mark.parametrize("seed", range(12))
 def test_joint_plan_equals_brute_force(seed, capacities):
     cats = _instance(seed, capacities=capacities)
     plan = solve_joint(cats)
     assert plan.status == "optimal"
     check_feasible(plan, cats)
-    assert weighted_served(plan, cats) == pytest.approx(brute_force(cats), abs=1e-5)
+    served, covered = brute_force(cats)
+    assert weighted_served(plan, cats) == pytest.approx(served, abs=1e-5)
+    assert weighted_covered(plan, cats) == pytest.approx(covered, abs=1e-5)
 
 
-@pytest.mark.parametrize("capacities", [False, True])
+@pytest.mark.parametrize("capacities", [False, True, "tight"])
 def test_independent_answers_bound_the_joint_plan(capacities):
     for seed in range(12):
         cats = _instance(seed, capacities=capacities)
         joint = solve_joint(cats)
         alone = solve_independent(cats)
         for cat in cats:
-            best = brute_force([cat])
-            got = alone.categories[cat.key].plan.served_total * cat.weight
-            assert got == pytest.approx(best, abs=1e-5), (seed, cat.key)
+            served, covered = brute_force([cat])
+            got = alone.categories[cat.key].plan
+            assert got.served_total * cat.weight == pytest.approx(served, abs=1e-5)
+            assert cat.weight * cat.demand[got.covered].sum() == pytest.approx(covered, abs=1e-5)
         assert alone.objective >= joint.objective - 1e-6
         if not double_booked(alone):  # no conflict: the independent answers are a joint plan
             assert alone.objective == pytest.approx(joint.objective, abs=1e-5)
@@ -201,7 +226,7 @@ def test_double_booking_case():
     assert joint.categories["b"].selected.tolist() == [0]
     assert double_booked(joint) == {}
     assert joint.objective == pytest.approx(35.0)
-    assert joint.objective == pytest.approx(brute_force([a, b]))
+    assert joint.objective == pytest.approx(brute_force([a, b])[0])
 
 
 def test_floor_area_keeps_a_category_out_of_small_spaces():

@@ -35,6 +35,12 @@ spaces of unlimited capacity::
                sum_j z_fjc <= cap_f x_fc  (new)  or  <= cap_f  (existing)
                z_fjc <= d_jc x_fc                   (new; tightens the LP relaxation)
 
+With capacities, many plans can serve the same demand (every new facility full); among them
+a second MILP (the first's served demand kept, to HiGHS's tolerance of 1e-7 of it) picks one
+bringing the most weighted demand within walking reach (``v[g, c] <= sum of the x that reach
+pool g``), so the plan also closes the gaps in reach. Without capacities served and within reach
+are the same and one solve suffices.
+
 Compounds within reach of an existing facility of unlimited capacity are served already and
 leave the model. Compounds with the same facilities within reach are pooled (the model is
 symmetric in them, so this is exact); a pool reached by a single unlimited space and nothing
@@ -281,7 +287,8 @@ class _Builder:
     """Variables, objective and constraint triplets of the joint MILP, grown category by
     category."""
 
-    obj: list[float] = field(default_factory=list)
+    obj: list[float] = field(default_factory=list)  # served demand (weighted)
+    obj2: list[float] = field(default_factory=list)  # covered demand (weighted): tie-break
     lb: list[float] = field(default_factory=list)
     ub: list[float] = field(default_factory=list)
     integer: list[int] = field(default_factory=list)
@@ -291,8 +298,9 @@ class _Builder:
     row_lb: list[float] = field(default_factory=list)
     row_ub: list[float] = field(default_factory=list)
 
-    def var(self, obj: float, ub: float, *, integer: bool = False) -> int:
+    def var(self, obj: float, ub: float, *, integer: bool = False, obj2: float = 0.0) -> int:
         self.obj.append(obj)
+        self.obj2.append(obj2)
         self.lb.append(0.0)
         self.ub.append(ub)
         self.integer.append(int(integer))
@@ -308,15 +316,25 @@ class _Builder:
         self.row_ub.append(hi)
 
     def solve(self, time_limit_s: float, accept_time_limit: bool) -> tuple[np.ndarray, str]:
+        """Most served demand; among such plans, most demand within reach (two MILPs)."""
         n = len(self.obj)
-        constraints = []
-        if self.row_lb:
-            a = sp.csr_array((self.vals, (self.rows, self.cols)), shape=(len(self.row_lb), n))
-            constraints.append(LinearConstraint(a, np.array(self.row_lb), np.array(self.row_ub)))
-        # milp minimises: negate the served demand
-        return _run_milp(-np.asarray(self.obj), constraints, np.asarray(self.integer),
-                         Bounds(np.asarray(self.lb), np.asarray(self.ub)), time_limit_s,
-                         accept_time_limit, "joint plan")
+        a = sp.csr_array((self.vals, (self.rows, self.cols)), shape=(len(self.row_lb), n))
+        constraints = [LinearConstraint(a, np.array(self.row_lb), np.array(self.row_ub))]
+        bounds = Bounds(np.asarray(self.lb), np.asarray(self.ub))
+        served = np.asarray(self.obj)
+        # milp minimises: negate the demand
+        x, status = _run_milp(-served, constraints, np.asarray(self.integer), bounds,
+                              time_limit_s, accept_time_limit, "joint plan")
+        covered = np.asarray(self.obj2)
+        if np.array_equal(covered, served):  # no capacities: within reach = served
+            return x, status
+        best = float(served @ x)
+        keep = LinearConstraint(sp.csr_array(served[None, :]),
+                                best - _LP_REL_TOL * max(1.0, best), np.inf)
+        x2, status2 = _run_milp(-covered, [*constraints, keep], np.asarray(self.integer),
+                                bounds, time_limit_s, accept_time_limit,
+                                "joint plan (most demand within reach)")
+        return x2, next((s for s in (status, status2) if s != "optimal"), "optimal")
 
 
 def _pools(cat: PlanCategory, spaces: np.ndarray) -> tuple[list[tuple[bytes, bytes, bytes]],
@@ -347,15 +365,34 @@ def _pools(cat: PlanCategory, spaces: np.ndarray) -> tuple[list[tuple[bytes, byt
     return list(pools), np.array(list(pools.values()), dtype=float)
 
 
-def _add_category(b: _Builder, cat: PlanCategory, spaces: np.ndarray,
-                  x_of: dict[tuple[int, str], int]) -> None:
-    """Add one category's variables and rows; ``x_of`` maps (space, key) to x's index."""
+def _reach_pools(cat: PlanCategory, spaces: np.ndarray) -> dict[bytes, float]:
+    """Compounds no existing facility reaches, pooled by the spaces that reach them (demand)."""
+    fixed = _reached(cat.reach_old, np.arange(cat.reach_old.shape[0]))
+    new_t = _pattern(cat.reach_new)[spaces].T.tocsr()
+    d = np.asarray(cat.demand, dtype=float)
+    pools: dict[bytes, float] = {}
+    for j in np.flatnonzero((d > 0) & ~fixed & (np.diff(new_t.indptr) > 0)):
+        key = np.sort(new_t.indices[new_t.indptr[j]:new_t.indptr[j + 1]].astype(np.int64))
+        pools[key.tobytes()] = pools.get(key.tobytes(), 0.0) + float(d[j])
+    return pools
+
+
+def _add_reach(b: _Builder, cat: PlanCategory, spaces: np.ndarray, xs: list[int]) -> None:
+    """The tie-break: demand brought within reach (second objective) of a capacitated category."""
+    for key, dem in _reach_pools(cat, spaces).items():
+        members = np.frombuffer(key, np.int64)
+        if len(members) == 1:
+            b.obj2[xs[members[0]]] += cat.weight * dem
+            continue
+        v = b.var(0.0, 1.0, obj2=cat.weight * dem)
+        b.row([(v, 1.0), *((xs[i], -1.0) for i in members)], -np.inf, 0.0)
+
+
+def _add_served(b: _Builder, cat: PlanCategory, spaces: np.ndarray, xs: list[int]) -> None:
+    """Served demand (first objective); for an uncapacitated category also the second."""
     w = cat.weight
+    same = 0.0 if cat.capacitated else 1.0  # without capacities served = within reach
     cap_new = np.asarray(cat.capacity_new, dtype=float)
-    xs = [b.var(0.0, 1.0, integer=True) for _ in spaces]
-    for i, v in zip(spaces, xs, strict=True):
-        x_of[(int(i), cat.key)] = v
-    b.row([(v, 1.0) for v in xs], -np.inf, float(cat.k))
     z_of: dict[tuple[str, int], list[int]] = {}  # facility -> its z variables
     for (inf_b, fin_b, old_b), dem in zip(*_pools(cat, spaces), strict=True):
         inf_s = np.frombuffer(inf_b, np.int64)
@@ -363,10 +400,11 @@ def _add_category(b: _Builder, cat: PlanCategory, spaces: np.ndarray,
         old_f = np.frombuffer(old_b, np.int64)
         if len(inf_s) == 1 and not len(fin_s) and not len(old_f):
             b.obj[xs[inf_s[0]]] += w * dem  # u = x at the optimum
+            b.obj2[xs[inf_s[0]]] += same * w * dem
             continue
         served = []
         if len(inf_s):
-            u = b.var(w * dem, 1.0)
+            u = b.var(w * dem, 1.0, obj2=same * w * dem)
             b.row([(u, 1.0), *((xs[s], -1.0) for s in inf_s)], -np.inf, 0.0)
             served.append((u, dem))
         for s in fin_s:
@@ -385,6 +423,18 @@ def _add_category(b: _Builder, cat: PlanCategory, spaces: np.ndarray,
             b.row([*((z, 1.0) for z in zs), (xs[f], -float(cap_new[spaces[f]]))], -np.inf, 0.0)
         else:
             b.row([(z, 1.0) for z in zs], -np.inf, float(cat.capacity_old[f]))
+
+
+def _add_category(b: _Builder, cat: PlanCategory, spaces: np.ndarray,
+                  x_of: dict[tuple[int, str], int]) -> None:
+    """Add one category's variables and rows; ``x_of`` maps (space, key) to x's index."""
+    xs = [b.var(0.0, 1.0, integer=True) for _ in spaces]
+    for i, v in zip(spaces, xs, strict=True):
+        x_of[(int(i), cat.key)] = v
+    b.row([(v, 1.0) for v in xs], -np.inf, float(cat.k))
+    _add_served(b, cat, spaces, xs)
+    if cat.capacitated:
+        _add_reach(b, cat, spaces, xs)
 
 
 def _useful_spaces(cat: PlanCategory) -> np.ndarray:
