@@ -166,11 +166,14 @@ N_CANDIDATES = 150
 # other file stays as it was.
 PLAN_SEED = (SEED, 13)
 FLOOR_AREA_M2 = (250.0, 0.7, 40.0, 3000.0, 5.0)  # lognormal median, sigma, min, max, rounding
+# Share of candidate spaces whose floor area is known (the district's stock-space list); the
+# others are street points of unknown floor area.
+FLOOR_AREA_KNOWN = 0.35
 # capacity of an existing facility, in its category's demand unit: low, high, rounding
 EXISTING_CAPACITY = {
-    "elderly_station": (800, 2200, 50),  # residents aged 60+
-    "elderly_centre": (3000, 5500, 100),  # residents aged 60+
-    "psych_station": (20_000, 40_000, 1000),  # residents
+    "elderly_station": (1500, 4500, 50),  # residents aged 60+
+    "elderly_centre": (4000, 8000, 100),  # residents aged 60+
+    "psych_station": (30_000, 60_000, 1000),  # residents
 }
 MAX_TRIES = 200_000  # random street points tried per placement
 CANDIDATE_SPACING_M = 150.0
@@ -565,8 +568,9 @@ def add_plan_attributes(rows: list[dict], cand_rows: list[dict]) -> None:
     """Illustrative capacities (existing facilities) and floor areas (candidate spaces).
 
     Existing facilities of the planned categories get a capacity uniform in the category's
-    range of :data:`EXISTING_CAPACITY`; candidate spaces a lognormal floor area
-    (:data:`FLOOR_AREA_M2`). Both in place, from their own seeded stream.
+    range of :data:`EXISTING_CAPACITY`; a share :data:`FLOOR_AREA_KNOWN` of the candidate
+    spaces a lognormal floor area (:data:`FLOOR_AREA_M2`), the others none (unknown). In
+    place, from their own seeded stream.
     """
     rng = np.random.default_rng(PLAN_SEED)
     for row in rows:
@@ -576,8 +580,9 @@ def add_plan_attributes(rows: list[dict], cand_rows: list[dict]) -> None:
     median, sigma, low_m2, high_m2, step_m2 = FLOOR_AREA_M2
     area = rng.lognormal(math.log(median), sigma, len(cand_rows))
     area = _round_to(np.clip(area, low_m2, high_m2), step_m2)
-    for row, a in zip(cand_rows, area, strict=True):
-        row["floor_area_m2"] = f"{a:.0f}"
+    known = rng.random(len(cand_rows)) < FLOOR_AREA_KNOWN
+    for row, a, k in zip(cand_rows, area, known, strict=True):
+        row["floor_area_m2"] = f"{a:.0f}" if k else ""
 
 
 def build(shared: Path, out: Path) -> dict:
@@ -729,9 +734,9 @@ def build(shared: Path, out: Path) -> dict:
 
 
 def _floor_area_figures(cand_rows: list[dict]) -> dict[str, float]:
-    a = np.array([float(r["floor_area_m2"]) for r in cand_rows])
-    return {"min": float(a.min()), "median": float(np.median(a)), "max": float(a.max()),
-            **{f">={t}": int((a >= t).sum()) for t in (60, 150, 800)}}
+    a = np.array([float(r["floor_area_m2"]) for r in cand_rows if r["floor_area_m2"]])
+    return {"known": len(a), "min": float(a.min()), "median": float(np.median(a)),
+            "max": float(a.max()), **{f">={t}": int((a >= t).sum()) for t in (60, 150, 800)}}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
