@@ -32,6 +32,7 @@ __all__ = [
     "candidate_sites",
     "compound_distance_matrix",
     "generate_candidates",
+    "scenario_row",
     "select_sites",
 ]
 
@@ -152,8 +153,9 @@ def _category_candidates(candidates: gpd.GeoDataFrame, key: str) -> np.ndarray:
     return np.flatnonzero(((cat == "") | (cat == key)) & usable)
 
 
-def _scenario_row(cat: Category, scenario: str, sites: int, covered: np.ndarray,
-                  demand: np.ndarray) -> dict[str, object]:
+def scenario_row(cat: Category, scenario: str, sites: int, covered: np.ndarray,
+                 demand: np.ndarray) -> dict[str, object]:
+    """One row of ``scenarios.csv``: demand covered (within the walk) in one scenario."""
     total = float(demand.sum())
     got = float(demand[covered].sum())
     return {
@@ -298,12 +300,12 @@ def select_sites(
         with_prop = comp[f"covered_{cat.key}_with_proposed"].to_numpy(bool)
         n_prop = int(((result.proposed["category"] == cat.key)
                       & ~result.proposed["off_network"]).sum())
-        scen_rows.append(_scenario_row(cat, "existing", 0, existing, demand))
-        scen_rows.append(_scenario_row(cat, "with_proposed", n_prop, with_prop, demand))
+        scen_rows.append(scenario_row(cat, "existing", 0, existing, demand))
+        scen_rows.append(scenario_row(cat, "with_proposed", n_prop, with_prop, demand))
         for label, res in (("optimal", plan.optimal), ("greedy", plan.greedy)):
             chosen = res.selected
             cov = base | np.asarray(cover[chosen].sum(axis=0)).ravel().astype(bool)
-            scen_rows.append(_scenario_row(
+            scen_rows.append(scenario_row(
                 cat, f"{'with_proposed_' if given_proposed else ''}{label}_{n_new}",
                 len(chosen), cov, demand))
         for res in (plan.optimal, plan.greedy):
