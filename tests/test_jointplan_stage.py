@@ -1,0 +1,160 @@
+"""The joint-plan stage on the embedded Huitian sample: the real engine, inputs and tables."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coverage import analyze, load_config, load_inputs
+from coverage.config import PlanConfig
+from coverage.errors import InputError
+from coverage.jointplan.stage import plan_joint, planned_categories
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "huitian" / "area.toml"
+KEYS = ("elderly_station", "elderly_centre", "psych_station")
+
+
+@pytest.fixture(scope="module")
+def result():
+    return analyze(load_inputs(load_config(SAMPLE)), isochrones=False)
+
+
+@pytest.fixture(scope="module")
+def plan(result):
+    return plan_joint(result)
+
+
+def _without_capacities(result):
+    """The sample with every capacity and floor-area minimum removed."""
+    cfg = result.config
+    cats = tuple(dataclasses.replace(c, capacity=None, min_floor_area_m2=0.0)
+                 for c in cfg.categories)
+    fac = result.facilities.assign(capacity=np.nan)
+    return dataclasses.replace(result, config=dataclasses.replace(cfg, categories=cats),
+                               facilities=fac)
+
+
+def test_without_capacities_served_is_todays_coverage_exactly(result):
+    bare = _without_capacities(result)
+    out = plan_joint(bare)
+    comp = result.compounds
+    assert not out.capacitated
+    for key in KEYS:
+        cat = result.config.category(key)
+        demand = comp[cat.demand].fillna(0).to_numpy(float)
+        covered = comp[f"covered_{key}"].to_numpy(bool)
+        base = out.joint.categories[key].base
+        assert np.array_equal(base.covered, covered), key  # same engine, same rule
+        assert np.array_equal(base.served, np.where(covered, demand, 0.0))
+        # served.csv's existing rows equal summary.csv's existing coverage, unit by unit
+        s = out.served[(out.served.category == key) & (out.served.scenario == "existing")]
+        summ = result.summary[(result.summary.category == key)
+                              & (result.summary.scenario == "existing")]
+        merged = s.merge(summ, on="unit")
+        assert len(merged) == len(summ)
+        assert (merged["demand_served"].round() == merged["population_covered"]).all()
+        assert (merged["demand_covered"] == merged["population_covered"]).all()
+    # uncapacitated, each category's joint gain equals siting's exact MCLP when it does not
+    # compete for spaces (the independent answer) and never exceeds it
+    for key in KEYS:
+        assert out.joint.categories[key].gain <= out.independent.categories[key].gain + 1e-6
+
+
+def test_plan_respects_spaces_floor_areas_budgets_and_capacities(result, plan):
+    cfg = result.config
+    joint = plan.plan[plan.plan.method == "joint_plan"]
+    assert not joint["space_id"].duplicated().any()  # one facility per space
+    for key in KEYS:
+        cat = cfg.category(key)
+        rows = joint[joint.category == key]
+        assert 0 < len(rows) <= cat.new_sites
+        assert (rows["floor_area_m2"] >= cat.min_floor_area_m2).all()
+        assert (rows["demand_served"] <= rows["capacity"] + 1e-6).all()
+        assert rows["gain"].sum() == pytest.approx(plan.joint.categories[key].gain, abs=0.5)
+    u = plan.utilisation
+    capped = np.isfinite(u["capacity"])
+    assert (u.loc[capped, "load"] <= u.loc[capped, "capacity"] + 0.05).all()
+    assert (u["utilisation_pct"].dropna() <= 100.0 + 1e-6).all()
+    # the flag means: more demand would come (nearest facility) than the facility can serve
+    flagged = u["over_capacity"].to_numpy(bool)
+    assert not (flagged & ~capped).any()
+    assert (u.loc[flagged, "nearest_demand"] >= u.loc[flagged, "capacity"]).all()
+    assert (u.loc[capped & ~flagged, "nearest_demand"] <= u.loc[capped & ~flagged, "capacity"]
+            + 0.05).all()
+    assert u[(u.scenario == "existing") & (u.kind == "existing")]["over_capacity"].any()
+
+
+def test_loads_add_up_to_served_and_nearest_demand_to_covered(plan):
+    for key in KEYS:
+        for scenario in ("existing", "joint_plan"):
+            u = plan.utilisation[(plan.utilisation.category == key)
+                                 & (plan.utilisation.scenario == scenario)]
+            s = plan.served[(plan.served.category == key) & (plan.served.scenario == scenario)
+                            & (plan.served.unit == "ALL")].iloc[0]
+            assert u["load"].sum() == pytest.approx(s["demand_served"], abs=0.1 * len(u))
+            assert u["nearest_demand"].sum() == pytest.approx(s["demand_covered"],
+                                                              abs=0.1 * len(u))
+
+
+def test_capacity_makes_served_less_than_covered_and_the_plan_adds_to_both(plan):
+    s = plan.served[plan.served.unit == "ALL"].set_index(["category", "scenario"])
+    for key in KEYS:
+        ex, jp = s.loc[(key, "existing")], s.loc[(key, "joint_plan")]
+        assert ex["demand_served"] < ex["demand_covered"]
+        assert jp["demand_served"] > ex["demand_served"]
+        assert jp["demand_covered"] >= ex["demand_covered"]
+        assert jp["demand_served"] + jp["demand_unserved"] == pytest.approx(jp["demand"])
+
+
+def test_independent_answers_and_double_booking_are_reported(plan):
+    assert plan.joint.status == "optimal" and plan.independent.status == "optimal"
+    assert plan.gap >= -1e-6
+    booked = plan.double_booked()
+    ind = plan.plan[plan.plan.method == "independent_plan"]
+    flagged = set(ind.loc[ind["double_booked"], "space_id"])
+    assert flagged == set(booked)
+    for space, keys in booked.items():
+        assert len(keys) >= 2
+        assert set(ind.loc[ind.space_id == space, "category"]) == set(keys)
+
+
+def test_scenario_rows(plan):
+    sc = plan.scenarios.set_index(["category", "scenario"])
+    for key in KEYS:
+        jp = sc.loc[(key, "joint_plan")]
+        n = int((plan.plan.method == "joint_plan").mul(plan.plan.category == key).sum())
+        assert jp["sites_added"] == n
+        assert jp["demand_served"] == pytest.approx(
+            plan.served.set_index(["category", "scenario", "unit"])
+            .loc[(key, "joint_plan", "ALL"), "demand_served"], abs=0.1)
+
+
+def test_only_known_spaces_host_categories_with_a_minimum(plan):
+    sp = plan.spaces
+    unknown = sp["floor_area_m2"].isna()
+    assert unknown.any()
+    for key in KEYS:
+        assert not sp.loc[unknown, f"eligible_{key}"].any()
+
+
+def test_planned_categories_errors(result):
+    cfg = result.config
+    with pytest.raises(InputError, match="unknown category"):
+        planned_categories(cfg, ["nope"])
+    with pytest.raises(InputError, match="new_sites"):
+        planned_categories(cfg, ["wet_market"])
+    assert [c.key for c in planned_categories(cfg)] == list(KEYS)
+
+
+def test_given_proposed_counts_the_planned_stations_as_existing(result, plan):
+    out = plan_joint(result, PlanConfig(categories=KEYS, given_proposed=True))
+    u = out.utilisation
+    assert (u.kind == "proposed").any()
+    for key in KEYS:
+        assert (out.joint.categories[key].base.served_total
+                >= plan.joint.categories[key].base.served_total)
+    pd.testing.assert_frame_equal(plan.served, plan_joint(result).served)  # deterministic
