@@ -13,12 +13,13 @@ __all__ = [
     "SCENARIOS",
     "compound_distance",
     "coverage_columns",
+    "coverage_pct",
     "unit_summary",
+    "within_walk",
 ]
 
 # Scenario name -> column suffix.
 SCENARIOS = {"existing": "", "with_proposed": "_with_proposed"}
-
 
 
 def compound_distance(
@@ -28,6 +29,33 @@ def compound_distance(
     out = np.full(n_compounds, np.inf)
     np.minimum.at(out, compound_of_point, point_dist_m)
     return out
+
+
+def within_walk(dist_m: NDArray[np.float64], walk_m: float) -> NDArray[np.bool_]:
+    """The coverage rule: True where a walking distance is within the walk (``walk_m``, m).
+
+    A distance within :data:`~coverage.constants.DIST_TOL_M` above the walk still counts
+    (rounding of edge lengths).
+    """
+    return np.asarray(dist_m) <= walk_m + DIST_TOL_M
+
+
+def coverage_pct(demand: NDArray[np.float64], covered: NDArray[np.bool_]) -> float:
+    """Population-weighted coverage in percent, rounded to 2 decimals as in ``summary.csv``.
+
+    Parameters
+    ----------
+    demand : ndarray, shape (c,)
+        Demand per compound (residents; NaN counts as 0 only if the caller filled it).
+    covered : ndarray of bool, shape (c,)
+
+    Returns
+    -------
+    float
+        NaN when there is no demand at all.
+    """
+    pop = float(demand.sum())
+    return round(100.0 * float(demand[covered].sum()) / pop, 2) if pop > 0 else np.nan
 
 
 def coverage_columns(
@@ -55,7 +83,7 @@ def coverage_columns(
         d = dist_m[cat.key]
         walk_min = cat.minutes_of(d)
         cols[f"walk_min_{cat.key}{suffix}"] = np.where(np.isfinite(walk_min), walk_min, np.nan)
-        cov = d <= cat.walk_m + DIST_TOL_M
+        cov = within_walk(d, cat.walk_m)
         cols[f"covered_{cat.key}{suffix}"] = cov
         covered.append(cov)
     n_cov = np.sum(covered, axis=0).astype(int) if covered else np.zeros(0, int)
@@ -92,17 +120,16 @@ def unit_summary(compounds: pd.DataFrame, categories: tuple[Category, ...]) -> p
             unit = compounds["unit"].astype(str).to_numpy()
             for name in [*units, "ALL"]:
                 sel = np.ones(len(unit), bool) if name == "ALL" else unit == name
-                pop = float(demand[sel].sum())
-                pop_cov = float(demand[sel & covered].sum())
+                d_sel, c_sel = demand[sel], covered[sel]
                 rows.append({
                     "unit": name,
                     "category": cat.key,
                     "scenario": scenario,
                     "compounds": int(sel.sum()),
-                    "compounds_uncovered": int((sel & ~covered).sum()),
-                    "population": round(pop),
-                    "population_covered": round(pop_cov),
-                    "coverage_pct": round(100.0 * pop_cov / pop, 2) if pop > 0 else np.nan,
+                    "compounds_uncovered": int((~c_sel).sum()),
+                    "population": round(float(d_sel.sum())),
+                    "population_covered": round(float(d_sel[c_sel].sum())),
+                    "coverage_pct": coverage_pct(d_sel, c_sel),
                 })
     return pd.DataFrame(rows, columns=[
         "unit", "category", "scenario", "compounds", "compounds_uncovered", "population",
