@@ -74,7 +74,11 @@ def _default_out(config: Path) -> Path:
 
 
 def _out_dir(args: argparse.Namespace) -> Path:
-    return Path(args.out) if args.out else _default_out(args.config)
+    if args.out:
+        return Path(args.out)
+    if getattr(args, "scenario", None):
+        return Path(args.scenario)  # a scenario's results go beside its definition
+    return _default_out(args.config)
 
 
 def _map_path(args: argparse.Namespace) -> Path:
@@ -207,6 +211,26 @@ def _compute(args: argparse.Namespace, inputs: StudyInputs, *,
     return result, siting
 
 
+def _scenario(args: argparse.Namespace, inputs: StudyInputs) -> tuple[Any, StudyInputs]:
+    """``run --scenario DIR``: the scenario, and the inputs with its walks and its sites as
+    the proposed stations."""
+    from .serve.scenario import read_scenario, scenario_inputs
+
+    scenario = read_scenario(args.scenario, inputs.config)
+    _say(f"scenario {scenario.name}: {len(scenario.sites)} sites (the with-proposed columns), "
+         "walks as saved")
+    return scenario, scenario_inputs(inputs, scenario)
+
+
+def _map_target(args: argparse.Namespace, run: Any) -> Path:
+    """Where the run's map goes: a scenario keeps it in its folder (``map.html``)."""
+    if getattr(args, "scenario", None) and not args.map:
+        from .serve.export import MAP_FILE
+
+        return Path(run.dir) / MAP_FILE
+    return Path(run.external(_map_path(args)))
+
+
 def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
     """analyze / sites / run: compute, then write everything as one run of the folder."""
     from .outputs import open_run, write_coverage_files, write_inputs
@@ -214,7 +238,15 @@ def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
     t0 = time.perf_counter()
     cfg, inputs = _load(args)
     out = _out_dir(args)
+    scenario = None
+    if getattr(args, "scenario", None):
+        scenario, inputs = _scenario(args, inputs)
+        cfg = inputs.config
     with open_run(out, config=cfg, command=f"circle15 {args.command}") as run:
+        if scenario is not None and out.resolve() != Path(args.scenario).resolve():
+            from .serve.scenario import write_scenario_files
+
+            write_scenario_files(run.dir, scenario)  # results elsewhere name their plan
         if full:
             write_inputs(inputs, run.dir, progress=_progress(args))
         result, siting = _compute(args, inputs, sites=sites)
@@ -225,7 +257,7 @@ def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
         if full:
             from .results import results_of
 
-            _write_map(args, cfg, run.dir, run.external(_map_path(args)))
+            _write_map(args, cfg, run.dir, _map_target(args, run))
             _write_report(args, results_of(result, siting), run.dir)
     _say(*(f"  wrote {p}" for p in _listing(out)))
     if full:
@@ -309,6 +341,38 @@ def cmd_report(args: argparse.Namespace) -> int:
         run.add(*paths)
     for p in paths:
         print(f"wrote {p}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``circle15 serve``: the what-if workspace, until Ctrl-C."""
+    import webbrowser
+
+    from .serve import bind, is_loopback, new_token, serve_forever, url_for
+
+    sock = bind(args.host, args.port)  # fail at once when the port is taken
+    try:
+        _, inputs = _load(args)
+        from .serve.app import create_app
+        from .serve.workspace import Workspace
+
+        _say(f"circle15 serve: loading {inputs.config.name} ...")
+        ws = Workspace(inputs, progress=_progress(args))
+        loopback = is_loopback(args.host)
+        token = None if loopback else new_token()
+        out = _out_dir(args)
+        app = create_app(ws, out_dir=out, lang=args.lang, token=token, loopback=loopback)
+        url = url_for(sock, args.host, token)
+        _say(f"circle15 serve: open {url}  (Ctrl-C stops; scenarios are saved in "
+             f"{out / 'scenarios'})")
+        if token:
+            _say("  anyone with this address (and its token) can edit the plan: share it only "
+                 "with your team")
+        if not args.no_browser:
+            webbrowser.open(url)
+        serve_forever(app, sock, quiet=args.verbose == 0)
+    finally:
+        sock.close()
     return 0
 
 
@@ -406,6 +470,20 @@ def add_sites_options(p: argparse.ArgumentParser) -> None:
                    help="treat the planned stations as built before choosing new sites")
 
 
+def add_scenario_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scenario", metavar="DIR",
+                   help="rerun a scenario saved by `circle15 serve` (results go into DIR unless "
+                   "--out is given)")
+
+
+def add_serve_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; any other requires the token "
+                   "printed in the address)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+
+
 def add_batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("batch", help="batch file (TOML: [[area]] configs or one [split])")
     p.add_argument("--out", required=True, help="output folder")
@@ -455,7 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("validate", cmd_validate, "check every input file and print a summary", out=False)
     add("run", cmd_run, "the whole analysis: validate, coverage, sites, map and report",
-        add_lang_options, add_map_options, add_pdf_options)
+        add_lang_options, add_map_options, add_pdf_options, add_scenario_options)
     add("analyze", cmd_analyze, "walking coverage of every compound and category")
     add("sites", cmd_sites, "rank candidate sites and choose new ones (also writes coverage)",
         add_sites_options)
@@ -463,6 +541,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_map_options)
     add("report", cmd_report, "report.html, report.xlsx and sensitivity.csv (and --pdf: "
         "report.pdf) from an output folder", add_lang_options, add_pdf_options)
+    add("serve", cmd_serve, "what-if workspace in the browser: place, move and optimise sites "
+        "and see coverage change at once", add_lang_options, add_serve_options)
     add_fetch_command(sub)
     help_ = "many study areas at once (optionally on a Dask cluster)"
     p = sub.add_parser("batch", help=help_, description=help_)
