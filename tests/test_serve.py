@@ -632,3 +632,32 @@ def test_read_scenario_needs_sites_file(tmp_path, ws):
     with pytest.raises(InputError, match="sites file is missing"):
         read_scenario(folder, ws.config)
     shutil.rmtree(folder)
+
+
+def test_save_waits_for_no_run_in_the_folder(client, ws, out_dir):
+    """A CLI run writing into the scenario folder (another process) holds its lock: 409."""
+    import subprocess
+    import sys
+    import time
+
+    client.post("/api/scenarios", json={"name": "busy"})
+    client.post("/api/walk", json={"category": KEY, "minutes": 9, "speed_m_s": 0.9})
+    folder = out_dir / "scenarios" / "busy"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from coverage.outputs import lock_output\n"
+         "with lock_output(sys.argv[1], command='circle15 run (test)'):\n"
+         "    print('locked', flush=True); time.sleep(60)", str(folder)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        r = client.post("/api/scenarios", json={"name": "busy"})
+        assert r.status_code == 409 and r.json()["error"] == "in_use", r.text
+        assert "another circle15 process" in r.json()["message"]
+        assert client.post("/api/export", json={"name": "busy"}).status_code == 409
+    finally:
+        holder.kill()
+        holder.wait()
+    time.sleep(0.1)
+    assert read_scenario(folder, ws.config).walks[KEY].minutes == 15
+    assert client.post("/api/scenarios", json={"name": "busy"}).status_code == 200
+    assert read_scenario(folder, ws.config).walks[KEY].minutes == 9

@@ -50,7 +50,8 @@ import hmac
 import json
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -67,6 +68,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import InputError
+from ..outputs import OutputInUseError
 from .scenario import (
     ScenarioNameError,
     check_name,
@@ -431,7 +433,7 @@ class _Server:
     def _save(self, name: str, key: str | None) -> dict[str, Any]:
         with self.ws.lock:
             scenario, plan = self.ws.scenario(name), self.ws.plan
-        with self.disk:
+        with self.disk, _in_use():
             write_scenario(self.scenarios_root, scenario)
         with self.ws.lock:
             self.saved.update(name=name, plan=plan)
@@ -453,9 +455,15 @@ class _Server:
         ws = self.ws
         with ws.lock:
             scenario, plan = ws.scenario(name), ws.plan
-        with self.disk:
+        with self.disk, _in_use():
             folder = write_scenario(self.scenarios_root, scenario)
-            run = run_scenario(ws.inputs, folder, lang=self.lang, network=ws.network)
+            try:
+                run = run_scenario(ws.inputs, folder, lang=self.lang, network=ws.network)
+            except OutputInUseError:
+                raise
+            except InputError as exc:  # the plan does not fit the area (should not happen)
+                raise ApiError(422, "bad_scenario", "; ".join(
+                    str(p) for p in exc.problems[:3])) from None
         summary = run.result.summary
         with ws.lock:
             self.saved.update(name=name, plan=plan)
@@ -473,6 +481,15 @@ class _Server:
         body = await _body(request)
         body.only("name")
         return _json(await run_in_threadpool(self._export, _name(body.get("name", "str"))))
+
+
+@contextmanager
+def _in_use() -> Iterator[None]:
+    """A scenario folder a CLI run is writing into: 409 with the lock's message."""
+    try:
+        yield
+    except OutputInUseError as exc:
+        raise ApiError(409, "in_use", "; ".join(p.problem for p in exc.problems)) from None
 
 
 def _edit(srv: _Server, fn: Callable[[_Body], Any], names: tuple[str, ...]

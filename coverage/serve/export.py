@@ -2,8 +2,9 @@
 
 The server's *export* and the CLI read the scenario folder through the same functions
 (:func:`~coverage.serve.scenario.read_scenario`, :func:`~coverage.serve.scenario.scenario_inputs`)
-and run the same stages (coverage, siting when the config asks for new sites, results, map and
-report), so the files are the same whichever way they were made.
+and write the same files as one run of the folder (:func:`coverage.outputs.open_run`: the
+cleaned inputs, the coverage and siting results, ``map.html`` and the report), so the files are
+the same whichever way they were made. The scenario's own two files are the planner's and stay.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from pathlib import Path
 
 from ..inputs import StudyInputs
 from ..network import WalkNetwork
-from ..pipeline import CoverageResult, analyze, write_coverage
+from ..pipeline import CoverageResult, analyze
 from .scenario import read_scenario, scenario_inputs
 
-__all__ = ["ScenarioRun", "run_scenario"]
+__all__ = ["MAP_FILE", "ScenarioRun", "run_scenario"]
 
 log = logging.getLogger(__name__)
 
 MAP_FILE = "map.html"
+"""The map of a scenario run, in its folder."""
 
 
 @dataclass(frozen=True)
@@ -50,20 +52,26 @@ def run_scenario(inputs: StudyInputs, folder: str | Path, *, lang: str = "zh",
     Raises
     ------
     InputError
-        When the scenario does not fit the study area (see :func:`read_scenario`).
+        When the scenario does not fit the study area (see :func:`read_scenario`), or the folder
+        is being written by another run.
     """
     from ..maps import write_map
+    from ..outputs import open_run, write_coverage_files, write_inputs
     from ..planning import select_sites
     from ..report import write_report
+    from ..results import results_of
 
     folder = Path(folder)
     run_inputs = scenario_inputs(inputs, read_scenario(folder, inputs.config))
     cfg = run_inputs.config
-    result = analyze(run_inputs, network=network, progress=progress)
-    siting = (select_sites(result, progress=progress)
-              if any(c.new_sites > 0 for c in cfg.categories) else None)
-    paths = write_coverage(result, folder, siting)
-    paths.append(write_map(cfg, folder, folder / MAP_FILE, lang=lang))
-    paths += write_report(cfg, folder, lang=lang)
-    log.info("scenario %s: wrote %d files", folder.name, len(paths))
+    with open_run(folder, config=cfg, command="circle15 serve (export)") as run:
+        write_inputs(run_inputs, run.dir)
+        result = analyze(run_inputs, network=network, progress=progress)
+        siting = (select_sites(result, progress=progress)
+                  if any(c.new_sites > 0 for c in cfg.categories) else None)
+        write_coverage_files(result, run.dir, siting)
+        write_map(cfg, run.dir, run.dir / MAP_FILE, lang=lang)
+        write_report(results_of(result, siting), run.dir, lang=lang)
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    log.info("scenario %s: %d files in %s", folder.name, len(paths), folder)
     return ScenarioRun(result, paths)

@@ -34,7 +34,6 @@ import math
 import os
 import re
 import shutil
-import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -44,15 +43,12 @@ import geopandas as gpd
 import pandas as pd
 
 from ..config import AreaConfig
+from ..constants import SPEED_RANGE_M_S
 from ..errors import InputError, Problem
 from ..inputs import StudyInputs
-from ..io import read_table, toml_value, write_text
+from ..io import read_table, read_toml, toml_value, write_text
+from ..outputs import lock_output
 from ..validate import check_duplicate_ids, locate_points, parse_points
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = [
     "SCENARIO_FILE",
@@ -229,14 +225,20 @@ def write_scenario(root: str | Path, scenario: Scenario) -> Path:
 
     When the folder already holds exactly this scenario nothing is written (so results
     exported into it stay). Otherwise both files go into a hidden temporary folder, which
-    replaces the old folder by two renames (old -> hidden, new -> name); a crash between them is
-    repaired by :func:`list_scenarios`. Results exported for an older version of the scenario
+    replaces the old folder by two renames (old -> hidden, new -> name) under the folder's run
+    lock (:func:`coverage.outputs.lock_output`); a crash between them is repaired by
+    :func:`list_scenarios`. Results exported for an older version of the scenario
     go with the old folder, so a folder never mixes a plan with another plan's results.
 
     Returns
     -------
     Path
         The scenario folder.
+
+    Raises
+    ------
+    coverage.outputs.OutputInUseError
+        A run is writing into the folder.
     """
     name = check_name(scenario.name)
     root = Path(root)
@@ -255,9 +257,12 @@ def write_scenario(root: str | Path, scenario: Scenario) -> Path:
         for f, text in files.items():
             write_text(tmp / f, text)
         _fsync_dir(tmp)
-        if target.exists():
-            os.rename(target, old)
-        os.rename(tmp, target)
+        # A run writing into the folder (circle15 run --scenario) holds its lock: wait for none.
+        with lock_output(target, command="circle15 serve (save)") if target.exists() \
+                else contextlib.nullcontext():
+            if target.exists():
+                os.rename(target, old)
+            os.rename(tmp, target)
         _fsync_dir(root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -336,7 +341,7 @@ def _walks(raw: object, cfg: AreaConfig, file: str, problems: list[Problem]) -> 
             problems.append(Problem(file, None, f"{where}.minutes", f"{minutes:g} min is out of "
                                     "range", f"use more than 0 and at most {cfg.max_walk_min:g} "
                                     "(walk.max_walk_min)"))
-        if speed is not None and not 0.3 <= speed <= 3.0:
+        if speed is not None and not SPEED_RANGE_M_S[0] <= speed <= SPEED_RANGE_M_S[1]:
             problems.append(Problem(file, None, f"{where}.speed_m_s",
                                     f"{speed:g} m/s is not a walking speed",
                                     "use metres per second, e.g. 0.9 for older walkers"))
@@ -346,19 +351,11 @@ def _walks(raw: object, cfg: AreaConfig, file: str, problems: list[Problem]) -> 
 
 
 def _load_toml(path: Path) -> dict[str, object]:
-    file = str(path)
     if not path.is_file():
-        raise InputError(Problem(file, None, None, "no scenario file here",
+        raise InputError(Problem(str(path), None, None, "no scenario file here",
                                  f"give a scenario folder holding {SCENARIO_FILE} (saved by "
                                  "circle15 serve)"))
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError:
-        raise InputError(Problem(file, None, None, "the file is not UTF-8 text",
-                                 "save it as UTF-8")) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(Problem(file, None, None, f"not valid TOML ({exc})",
-                                 "fix the TOML syntax at the position given")) from None
+    return read_toml(path)
 
 
 def read_scenario(folder: str | Path, cfg: AreaConfig) -> Scenario:

@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 
 from .._i18n import cat_label
+from ..config import Category
 from ..style import (
     ALL_CATEGORIES_CLASSES,
     BOUNDARY_COLOUR,
@@ -175,9 +176,9 @@ def view_payload(ws: Workspace, key: str | None, version: int,
     return out
 
 
-def _minutes(dist_m: float, speed: float) -> float | None:
+def _minutes(cat: Category, dist_m: float) -> float | None:
     """Walking minutes as compounds.csv writes them (2 decimals; None beyond the cutoff)."""
-    return _num(dist_m / speed / 60.0, 2)
+    return _num(cat.minutes_of(dist_m), 2)
 
 
 def compound_payload(ws: Workspace, i: int) -> dict[str, Any]:
@@ -189,8 +190,8 @@ def compound_payload(ws: Workspace, i: int) -> dict[str, Any]:
         st = ws.category_state(cat.key)
         cats.append({
             "key": cat.key, "limit_min": st.category.minutes,
-            "base_min": _minutes(st.base_m[i], st.category.speed_m_s),
-            "plan_min": _minutes(st.plan_m[i], st.category.speed_m_s),
+            "base_min": _minutes(st.category, st.base_m[i]),
+            "plan_min": _minutes(st.category, st.plan_m[i]),
             "base_covered": bool(st.base_covered[i]), "plan_covered": bool(st.plan_covered[i]),
         })
     return {"i": i, "id": str(row["id"]), "name": str(row["name"]), "unit": str(row["unit"]),

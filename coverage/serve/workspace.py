@@ -47,7 +47,7 @@ import scipy.sparse as sp
 import shapely
 from numpy.typing import NDArray
 
-from ..access import snap_points
+from ..access import snap_layer, snap_points
 from ..config import Category
 from ..errors import InputError
 from ..inputs import StudyInputs
@@ -58,7 +58,7 @@ from ..metrics import (
     unit_summary,
     within_walk,
 )
-from ..pipeline import CoverageResult, analyze, snap_layer
+from ..pipeline import CoverageResult, analyze
 from ..reach import nearest_source_distances
 from ..siting import solve_mclp
 from .scenario import Scenario, Site, Walk, locate_sites
@@ -162,7 +162,8 @@ class Workspace:
         lo, hi = SPEED_RANGE_M_S
         speeds = [c.speed_m_s for c in cfg.categories]
         self.speed_range = (min(lo, *speeds), max(hi, *speeds))
-        self.store_m = cfg.max_walk_min * 60.0 * self.speed_range[1]
+        self.store_m = max(c.cutoff_m(cfg.max_walk_min, self.speed_range[1])
+                           for c in cfg.categories)
 
         facilities, fac_snap = snap_layer(self.network, inputs.facilities, cfg.max_snap_m)
         usable = ~facilities["off_network"].to_numpy(bool)
@@ -272,7 +273,7 @@ class Workspace:
                 return got
             cat = replace(self.config.category(key), minutes=walk.minutes,
                           speed_m_s=walk.speed_m_s)
-            cutoff_m = self.config.max_walk_min * 60.0 * cat.speed_m_s  # the run's cutoff
+            cutoff_m = cat.cutoff_m(self.config.max_walk_min)  # the run's reporting cutoff
             base = np.where(self._existing[key] <= cutoff_m, self._existing[key], np.inf)
             plan_m = self._plan_m(plan, key)
             plan_m = np.where(plan_m <= cutoff_m, plan_m, np.inf)
