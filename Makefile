@@ -22,10 +22,21 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check coverage tests scripts
 
-# Debian packages for the real-browser tests and Chinese text in report charts (needs root).
+# Debian packages everything needs (as root; CI runs it in .ci/run). One package per line, with
+# who needs it:
+#   chromium chromium-driver            real-browser tests of the map, report and workspace
+#   fonts-noto-cjk                      Chinese text in charts, static maps and the PDF
+#   libpango-1.0-0 libpangoft2-1.0-0    WeasyPrint (report.pdf)
+#   poppler-utils                       pdftoppm/pdffonts: the PDF tests render pages
+#   python3-qgis                        QGIS test: opens coverage.qgz with Debian's /usr/bin/python3
+#   osmium-tool                         `osmium cat` writes the .osm.pbf test fixtures
+SYSTEM_PACKAGES := chromium chromium-driver fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 \
+	poppler-utils python3-qgis osmium-tool
+
 system-deps:
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  $(SYSTEM_PACKAGES)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -281,10 +281,13 @@ def _write_map(args: argparse.Namespace, cfg: AreaConfig, results_dir: Path,
 
 
 def _write_report(args: argparse.Namespace, results: Results, folder: Path) -> list[Path]:
-    """The report files (and, with --pdf, report.pdf) of ``results`` into ``folder``."""
+    """The report files (and, with --pdf, report.pdf) of ``results`` into ``folder``, and the
+    QGIS hand-off: coverage.qgz, and coverage.gpkg restyled in place (both listed)."""
+    from .qgis import write_qgis
     from .report import write_report
 
-    return write_report(results, folder, lang=args.lang, pdf=getattr(args, "pdf", False))
+    paths = write_report(results, folder, lang=args.lang, pdf=getattr(args, "pdf", False))
+    return [*paths, *write_qgis(results, folder, lang=args.lang)]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -41,7 +41,8 @@ def test_run_writes_every_output(tmp_path):
             cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     for name in ("inputs.gpkg", "coverage.gpkg", "compounds.csv", "summary.csv", "sites.csv",
-                 "scenarios.csv", "report.html", "report.xlsx", "islands.csv"):
+                 "scenarios.csv", "report.html", "report.xlsx", "islands.csv",
+                 "sensitivity.csv", "coverage.qgz"):
         assert (out / name).stat().st_size > 0, name
     assert maps.stat().st_size > 0
     assert "社区养老服务驿站" in p.stdout and "new sites" in p.stdout

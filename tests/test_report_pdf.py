@@ -102,3 +102,14 @@ def test_pdf_first_page_and_a_map_page_render(pdf, tmp_path):
                            timeout=60).stdout
     assert "Noto-Sans-CJK" in fonts or "NotoSansCJK" in fonts
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:] if line.strip())
+
+
+def test_cli_report_pdf(pdf, capsys):
+    from coverage.cli import main
+
+    res, path = pdf
+    path.unlink()
+    assert main(["-q", "report", str(res.config.source), "--out", str(path.parent),
+                 "--pdf"]) == 0
+    printed = capsys.readouterr().out
+    assert "report.pdf" in printed and "coverage.qgz" in printed and path.stat().st_size > 0

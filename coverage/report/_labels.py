@@ -75,6 +75,10 @@ _T: dict[str, tuple[str, str]] = {
     "outside_units": ("区外", "outside"),
     "font_fallback": ("（未安装中文字体，图中以编号代替中文名称）",
                       "(no Chinese font installed: charts show ids instead of Chinese names)"),
+    "qgis_group_plan": ("规划与选址", "Plan and sites"),
+    "qgis_group_facilities": ("现有设施（按类别）", "Facilities by category"),
+    "qgis_group_coverage": ("覆盖情况（按类别）", "Coverage by category"),
+    "qgis_group_reference": ("参考图层", "Reference"),
     "unit_key": ("图中编号：{items}", "Ids in the charts: {items}"),
 }
 
