@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from coverage import style
-from coverage.pipeline import write_coverage
+from coverage.outputs import write_coverage
 from coverage.planning import select_sites
 from coverage.qgis import write_qgis
 from coverage.results import read_results

@@ -14,7 +14,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from coverage.pipeline import write_coverage
+from coverage.outputs import write_coverage
 from coverage.planning import select_sites
 from coverage.report import PdfUnavailable, write_report
 from coverage.report.fonts import find_cjk_font
