@@ -12,10 +12,8 @@ import logging
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-from xml.etree import ElementTree
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 import shapely
@@ -24,66 +22,24 @@ from pyproj import Transformer
 from scipy.sparse.csgraph import connected_components
 
 from .errors import InputError, Problem
+from .osmfile import OsmStreets, is_osm_xml, is_pbf, read_graphml, read_streets
+from .osmtags import WALK_RULE_TAGS, is_walkable, tag_values
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import networkx as nx
 
 __all__ = [
     "WalkNetwork",
     "build_walk_network",
-    "is_walkable",
     "load_walk_network",
     "read_ways",
     "walk_network_from_graph",
+    "walk_network_from_streets",
     "walk_network_from_ways",
 ]
 
 log = logging.getLogger(__name__)
-
-# Highway values nobody walks along: osmnx's network_type="walk" exclusions, plus elevators and
-# escalators (not part of a street network).
-NOT_WALKABLE_HIGHWAY = frozenset({
-    "motorway", "motorway_link", "platform", "construction", "proposed", "planned",
-    "abandoned", "razed", "raceway", "bus_guideway", "no", "cycleway", "elevator", "escalator",
-    "rest_area", "services",
-})
-_NO = frozenset({"no", "private"})
-# Tags that mean "this street's pavement is mapped as its own way": walk that way instead.
-_SIDEWALK_TAGS = ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right")
-
-
-def _values(tag: Any) -> list[str]:
-    # osmnx stores merged tags as lists and absent tags as NaN.
-    if tag is None or (isinstance(tag, float) and np.isnan(tag)):
-        return []
-    if isinstance(tag, (list, tuple, set)):
-        return [str(t) for t in tag]
-    return [str(tag)]
-
-
-def is_walkable(tags: dict[str, Any]) -> bool:
-    """Whether a way with these OSM tags can be walked along.
-
-    osmnx's ``network_type="walk"`` semantics: no motorways, platforms, construction or other
-    non-walkable ``highway`` values, no ``foot=no``, no private service roads, no streets whose
-    sidewalks are mapped separately (``sidewalk=separate``: the sidewalk ways are walked), no
-    areas; and, as the planners' brief asks, no ``access=no|private`` unless ``foot`` allows it.
-    One-way streets are walkable both ways (handled by the graph being undirected). This is
-    circle15's one walkability rule: the .osm.pbf reader filters with it too.
-    """
-    highway = _values(tags.get("highway"))
-    if not highway or all(h in NOT_WALKABLE_HIGHWAY for h in highway):
-        return False
-    if "private" in _values(tags.get("service")):
-        return False
-    if any("separate" in _values(tags.get(k)) for k in _SIDEWALK_TAGS):
-        return False
-    foot = _values(tags.get("foot"))
-    if any(f in _NO for f in foot):
-        return False
-    if any(a in _NO for a in _values(tags.get("access"))) and not any(
-        f in {"yes", "designated", "permissive"} for f in foot
-    ):
-        return False
-    return "yes" not in _values(tags.get("area"))
-
 
 @dataclass(frozen=True, eq=False)
 class WalkNetwork:
@@ -146,6 +102,8 @@ class WalkNetwork:
 
     def to_networkx(self) -> nx.Graph:
         """The same network as an undirected networkx Graph (``length`` in metres)."""
+        import networkx as nx
+
         g = nx.Graph()
         g.add_nodes_from(range(self.n_nodes))
         g.add_weighted_edges_from(
@@ -231,7 +189,7 @@ def build_walk_network(
 
 
 def _first(tag: Any) -> str:
-    values = _values(tag)
+    values = tag_values(tag)
     return values[0] if values else ""
 
 
@@ -305,13 +263,49 @@ def walk_network_from_graph(
     return net
 
 
-def walk_network_from_ways(ways: Any, crs: str, *, clip_to: Any = None) -> WalkNetwork:
+def walk_network_from_streets(streets: OsmStreets, crs: str, *,
+                              clip_to: Any = None) -> WalkNetwork:
+    """Build a :class:`WalkNetwork` from the walkable segments of an OSM file.
+
+    Parameters
+    ----------
+    streets : OsmStreets
+        From :func:`coverage.osmfile.read_streets` (EPSG:4326).
+    crs : str
+        Target projected CRS.
+    clip_to : shapely geometry, optional
+        Area in ``crs``: keep only edges with at least one end inside it.
+    """
+    to_crs = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    px, py = to_crs.transform(streets.node_lonlat[:, 0], streets.node_lonlat[:, 1])
+    net = build_walk_network(
+        np.column_stack([px, py]), streets.seg_u, streets.seg_v, crs=crs,
+        node_osmid=streets.node_id, edge_name=streets.seg_name,
+        edge_highway=streets.seg_highway, clip_to=clip_to,
+    )
+    log.info("walk network: %d nodes, %d edges (%.1f km), %d components (largest %d nodes) "
+             "from %d walkable ways", net.n_nodes, net.n_edges, net.edge_length_m.sum() / 1000,
+             len(net.component_size), net.component_size.max() if net.n_nodes else 0,
+             streets.n_ways)
+    return net
+
+
+def _way_lines(ways: gpd.GeoDataFrame) -> tuple[NDArray[np.float64], NDArray[np.intp],
+                                                 NDArray[np.intp]]:
+    """Vertices of every way, the way and the line part each vertex belongs to."""
+    parts, part_way = shapely.get_parts(ways.geometry.to_numpy(), return_index=True)
+    coords, part = shapely.get_coordinates(parts, return_index=True)
+    return coords, part_way[part], part
+
+
+def walk_network_from_ways(ways: gpd.GeoDataFrame, crs: str, *,
+                           clip_to: Any = None) -> WalkNetwork:
     """Build a :class:`WalkNetwork` from a GeoDataFrame of OSM ways (LineStrings).
 
-    Columns used: ``highway`` (and ``foot``/``access``/``area`` when present) for
-    :func:`is_walkable`, ``name``, and optionally ``node_ids`` (space-separated OSM node ids, one
+    Columns used: ``highway`` (and the other tags :func:`~coverage.osmtags.is_walkable` reads,
+    when present), ``name``, and optionally ``node_ids`` (space-separated OSM node ids, one
     per vertex) so that ways join at shared nodes; without it ways join where vertices coincide
-    (to 1e-7 degrees / 1 cm).
+    (to 1e-7 degrees / 1 cm). The parts of a MultiLineString are not joined to one another.
 
     Parameters
     ----------
@@ -321,26 +315,31 @@ def walk_network_from_ways(ways: Any, crs: str, *, clip_to: Any = None) -> WalkN
         Target projected CRS.
     clip_to : shapely geometry, optional
         Area in ``crs``: keep only edges with at least one end inside it.
+
+    Raises
+    ------
+    ValueError
+        If ``node_ids`` does not list one id per vertex.
     """
-    tag_cols = [c for c in ("highway", "foot", "access", "area") if c in ways.columns]
+    tag_cols = [c for c in WALK_RULE_TAGS if c in ways.columns]
     tags = ways[tag_cols].astype(object).where(ways[tag_cols].notna(), None)
     walkable = np.fromiter((is_walkable(dict(zip(tag_cols, row, strict=True)))
                             for row in tags.itertuples(index=False)), bool, count=len(ways))
     ways = ways[walkable].to_crs(crs)
-    coords, way = shapely.get_coordinates(ways.geometry.to_numpy(), return_index=True)
+    coords, way, part = _way_lines(ways)
     if "node_ids" in ways.columns:
         ids = [np.array(str(s).split(), dtype=np.int64) for s in ways["node_ids"]]
         key = np.concatenate(ids) if ids else np.zeros(0, np.int64)
         if len(key) != len(coords):
-            raise ValueError("node_ids do not match the way vertices")
+            raise ValueError("node_ids do not list one node id per vertex of the ways")
     else:
         ll = shapely.get_coordinates(ways.geometry.to_crs(4326).to_numpy())
         key = np.unique(np.round(ll * 1e7).astype(np.int64), axis=0, return_inverse=True)[1]
     node_key, first, node_of_vertex = np.unique(key, return_index=True, return_inverse=True)
-    same_way = way[:-1] == way[1:]
-    u = node_of_vertex[:-1][same_way]
-    v = node_of_vertex[1:][same_way]
-    seg_way = way[:-1][same_way]
+    same_part = part[:-1] == part[1:]
+    u = node_of_vertex[:-1][same_part]
+    v = node_of_vertex[1:][same_part]
+    seg_way = way[:-1][same_part]
     names = (ways["name"].fillna("").astype(str).to_numpy() if "name" in ways.columns
              else np.full(len(ways), "", dtype=object))[seg_way]
     highway = ways["highway"].astype(str).to_numpy()[seg_way]
@@ -352,7 +351,7 @@ def walk_network_from_ways(ways: Any, crs: str, *, clip_to: Any = None) -> WalkN
     return net
 
 
-def read_ways(path: str | Path, crs: str, within: Any = None) -> Any:
+def read_ways(path: str | Path, crs: str, within: Any = None) -> gpd.GeoDataFrame:
     """Ways of a GeoPackage, projected to ``crs``; only those near ``within`` when given.
 
     With ``within`` (a geometry in ``crs``) the file is read with a bounding-box filter, so a
@@ -372,13 +371,60 @@ def read_ways(path: str | Path, crs: str, within: Any = None) -> Any:
     return ways.reset_index(drop=True).to_crs(crs)
 
 
+_WAYS_FIX = ("give a GeoPackage whose first layer is OSM ways: LineStrings with a highway column "
+             "(optional name, node_ids)")
+
+
+def _check_ways_layer(ways: gpd.GeoDataFrame, file: str) -> None:
+    types = set(ways.geom_type.dropna()) - {"LineString", "MultiLineString"}
+    if types:
+        raise InputError(Problem(file, None, "geometry", f"holds {', '.join(sorted(types))} "
+                                 "geometries, not street lines (boundaries or compounds given as "
+                                 "the network?)", _WAYS_FIX))
+    if "highway" not in ways.columns:
+        raise InputError(Problem(file, None, "highway", "has no highway column, so no way can be "
+                                 "recognised as walkable", _WAYS_FIX))
+
+
+def _gpkg_network(path: Path, crs: str, clip_to: Any) -> WalkNetwork:
+    # Edges kept by clip_to have an end inside it, so their ways touch it.
+    within = None if clip_to is None else clip_to.buffer(100.0)
+    try:
+        ways = read_ways(path, crs, within)
+    except (OSError, RuntimeError, ValueError, KeyError) as exc:  # pyogrio's errors: RuntimeError
+        raise InputError(Problem(str(path), None, None, f"cannot be read as a GeoPackage "
+                                 f"({type(exc).__name__}: {exc})", _WAYS_FIX)) from None
+    _check_ways_layer(ways, str(path))
+    try:
+        return walk_network_from_ways(ways, crs, clip_to=clip_to)
+    except ValueError as exc:
+        raise InputError(Problem(str(path), None, "node_ids", str(exc),
+                                 "write node_ids as the ways' OSM node ids, space-separated, "
+                                 "one per vertex; or drop the column")) from None
+
+
+def _graphml_network(path: Path, crs: str, clip_to: Any) -> WalkNetwork:
+    g = read_graphml(path)
+    try:
+        return walk_network_from_graph(g, crs, clip_to=clip_to)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InputError(Problem(str(path), None, None, f"is GraphML but not a street graph as "
+                                 f"osmnx saves it ({type(exc).__name__}: {exc})",
+                                 "save the graph with osmnx.save_graphml (nodes with x/y in the "
+                                 "graph's crs, edges with OSM tags)")) from None
+
+
 def load_walk_network(path: str | Path, crs: str, *, clip_to: Any = None) -> WalkNetwork:
-    """Load the walkable network of an OSM file (.osm XML, .osm.pbf or .graphml).
+    """Load the walkable network of a street file (.osm, .osm.pbf, .graphml or .gpkg of ways).
+
+    This is the one check of the network file: ``circle15 run`` and ``circle15 validate`` both
+    call it, so they accept and reject the same files with the same message.
 
     Parameters
     ----------
     path : str or Path
-        Network file.
+        Network file: OSM XML (``.osm``, ``.osm.bz2``, ``.osm.gz``), ``.osm.pbf``, ``.graphml``
+        saved by osmnx, or a GeoPackage of OSM ways.
     crs : str
         Projected CRS to work in (metres).
     clip_to : shapely geometry, optional
@@ -387,27 +433,29 @@ def load_walk_network(path: str | Path, crs: str, *, clip_to: Any = None) -> Wal
     Raises
     ------
     InputError
-        If the file cannot be read or holds no walkable way.
+        Whatever is wrong with the file (missing, truncated, not the format its name says,
+        bad coordinates, ways referring to missing nodes, polygons instead of lines, no walkable
+        way), or no walkable street in ``clip_to``; the message names the file and the fix.
     """
     path = Path(path)
-    if path.suffix.lower() == ".gpkg":
-        try:
-            # Edges kept by clip_to have an end inside it, so their ways touch it.
-            within = None if clip_to is None else clip_to.buffer(100.0)
-            return walk_network_from_ways(read_ways(path, crs, within), crs, clip_to=clip_to)
-        except (OSError, ValueError, KeyError) as exc:
-            raise InputError(Problem(str(path), None, None, f"cannot read the ways ({exc})",
-                                     "give a GPKG of LineStrings with a highway column")) from None
-    from .osmfile import load_network_file
-
-    try:
-        g = load_network_file(path)
-    except (OSError, ValueError, KeyError, ElementTree.ParseError) as exc:
-        raise InputError(Problem(str(path), None, None, f"cannot read the network ({exc})",
-                                 "give an OSM XML (.osm), .osm.pbf, .graphml or .gpkg (ways) "
-                                 "file")) from None
-    net = walk_network_from_graph(g, crs, clip_to=clip_to)
+    suffix = path.suffix.lower()
+    if suffix in (".gpkg", ".graphml") and not path.is_file():
+        raise InputError(Problem(str(path), None, None, "file not found" if not path.exists()
+                                 else "is a folder, not a file",
+                                 "check the path ([area] network in area.toml)"))
+    if suffix == ".gpkg":
+        net = _gpkg_network(path, crs, clip_to)
+    elif suffix == ".graphml":
+        net = _graphml_network(path, crs, clip_to)
+    elif is_pbf(path) or is_osm_xml(path):
+        net = walk_network_from_streets(read_streets(path), crs, clip_to=clip_to)
+    else:
+        raise InputError(Problem(str(path), None, None, "is not a network file type circle15 "
+                                 "reads", "use .osm (OSM XML), .osm.pbf, .graphml (osmnx) or "
+                                 ".gpkg (OSM ways)"))
     if net.n_edges == 0:
-        raise InputError(Problem(str(path), None, None, "no walkable street in the study area",
-                                 "check that the network file covers the units"))
+        raise InputError(Problem(str(path), None, None, "none of its walkable streets lies in the "
+                                 "study area (the units plus the longest walk)",
+                                 "use a network file that covers the units (and check [area] "
+                                 "crs and boundaries)"))
     return net

@@ -8,7 +8,6 @@ boundary relations (回龙观街道 west of the second grid column, 龙泽园街
 
 from __future__ import annotations
 
-import argparse
 import http.server
 import ipaddress
 import json
@@ -24,22 +23,22 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Polygon
 
+from coverage.cli import main
 from coverage.config import load_config
 from coverage.errors import InputError
 from coverage.fetch import (
     DEFAULT_M2_PER_PERSON,
     FetchError,
-    add_fetch_arguments,
+    FetchOptions,
     build_compounds,
     fetch_area,
     parse_bbox,
     parse_units,
-    run_fetch,
-    tags_match,
     utm_crs,
 )
-from coverage.network import is_walkable as is_walkable_way
-from coverage.osmfile import load_network_file
+from coverage.osmfile import read_graphml, read_streets
+from coverage.osmtags import is_walkable as is_walkable_way
+from coverage.osmtags import tags_match
 from coverage.presets import load_preset
 
 LON0, LAT0 = 116.330, 40.070
@@ -348,7 +347,7 @@ def check_snapshot(out: Path) -> None:
     gates = gpd.read_file(out / "gates.geojson")
     assert list(gates["id"]) == ["n400"]
 
-    g = load_network_file(out / "network.graphml")
+    g = read_graphml(out / "network.graphml")
     assert g.graph["crs"].lower() == "epsg:4326"
     assert set(range(1, 17)) <= set(g.nodes)
     assert 50 not in g and 51 not in g  # the motorway is not walkable
@@ -367,8 +366,9 @@ def check_snapshot(out: Path) -> None:
 def test_fetch_online_end_to_end_and_cache(osm_server: _Server, tmp_path: Path) -> None:
     out = tmp_path / "data" / "hlg"
     cache = tmp_path / "cache"
-    toml = fetch_area(units=f"{UNIT_A}，{UNIT_B}", within="北京市昌平区", out=out,
-                      cache_folder=cache, retries=1, backoff_s=0.01, **_endpoints(osm_server))
+    toml = fetch_area(FetchOptions(units=f"{UNIT_A}，{UNIT_B}", within="北京市昌平区", out=out,
+                                   cache_folder=cache, retries=1, backoff_s=0.01,
+                                   **_endpoints(osm_server)))
     assert toml == out / "area.toml"
     check_snapshot(out)
     searches = [p for m, p in osm_server.requests if m == "GET" and p.endswith("/search")]
@@ -381,36 +381,94 @@ def test_fetch_online_end_to_end_and_cache(osm_server: _Server, tmp_path: Path) 
     osm_server.shutdown()
     osm_server.server_close()
     out2 = tmp_path / "again"
-    fetch_area(units=[UNIT_A, UNIT_B], within="北京市昌平区", out=out2, cache_folder=cache,
-               retries=1, backoff_s=0.01, **_endpoints(osm_server))
+    fetch_area(FetchOptions(units=(UNIT_A, UNIT_B), within="北京市昌平区", out=out2,
+                            cache_folder=cache, retries=1, backoff_s=0.01,
+                            **_endpoints(osm_server)))
     check_snapshot(out2)
 
 
 def test_fetch_pbf_end_to_end(tmp_path: Path) -> None:
     pbf = write_pbf(tmp_path / "area.osm.pbf")
     out = tmp_path / "hlg"
-    fetch_area(units=[UNIT_A, UNIT_B], within="北京市", from_pbf=pbf, out=out)
+    fetch_area(FetchOptions(units=(UNIT_A, UNIT_B), within="北京市", from_pbf=pbf, out=out))
     check_snapshot(out)
     prov = (out / "PROVENANCE.md").read_text(encoding="utf-8")
     assert "sha256" in prov and "area.osm.pbf" in prov
 
 
-def test_load_network_file_formats(tmp_path: Path) -> None:
-    pbf = write_pbf(tmp_path / "area.osm.pbf")
-    g = load_network_file(pbf)
-    assert g.graph["crs"].lower() == "epsg:4326"
-    assert len(g) == 16 and g.number_of_edges() == 2 * 24  # 24 segments, both directions
-    assert {d["highway"] for _, _, d in g.edges(data=True)} == {"residential", "footway"}
-    # OSM XML round trip through the same reader gives the same graph
-    from coverage.osmfile import write_pbf_walk_network_xml
+def write_osm_xml(path: Path) -> Path:
+    """The same synthetic data as OSM XML (nodes, ways, relations in id order)."""
+    from xml.sax.saxutils import quoteattr
 
-    xml = tmp_path / "walk.osm"
-    assert write_pbf_walk_network_xml(pbf, xml) == 8
-    g2 = load_network_file(xml)
-    assert set(g2.edges) == set(g.edges)
-    with pytest.raises(ValueError, match="unsupported"):
-        (tmp_path / "x.shp").write_text("")
-        load_network_file(tmp_path / "x.shp")
+    nodes, ways, _rels = build_osm()
+
+    def tags(t: dict) -> list[str]:
+        return [f"  <tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in t.items()]
+
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6">']
+    for i, (x, y, t) in sorted(nodes.items()):
+        lines += [f'<node id="{i}" lat="{y!r}" lon="{x!r}">', *tags(t), "</node>"]
+    for i, (refs, t) in sorted(ways.items()):
+        lines += [f'<way id="{i}">', *(f'  <nd ref="{r}"/>' for r in refs), *tags(t), "</way>"]
+    lines.append("</osm>")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def test_pbf_and_xml_streets_are_the_same(tmp_path: Path) -> None:
+    import numpy as np
+
+    streets = read_streets(write_pbf(tmp_path / "area.osm.pbf"))
+    assert len(streets.node_id) == 16 and len(streets.seg_u) == 24  # the 4 x 4 grid
+    assert set(streets.seg_highway) == {"residential", "footway"}  # no motorway
+    assert streets.n_ways == 8
+    xml = read_streets(write_osm_xml(tmp_path / "area.osm"))
+    for attr in ("node_id", "node_lonlat", "seg_u", "seg_v", "seg_way", "seg_name",
+                 "seg_highway"):
+        np.testing.assert_array_equal(getattr(xml, attr), getattr(streets, attr), err_msg=attr)
+
+
+def test_pbf_graph_in_the_snapshot_is_what_osmnx_loads(tmp_path: Path) -> None:
+    """network.graphml of a PBF fetch loads in osmnx, and circle15's own GraphML reader gives
+    the same walk network as osmnx's loader."""
+    import numpy as np
+    import osmnx as ox
+
+    from coverage.network import load_walk_network, walk_network_from_graph
+
+    out = tmp_path / "hlg"
+    fetch_area(FetchOptions(units=(UNIT_A, UNIT_B), within="北京市",
+                            from_pbf=write_pbf(tmp_path / "area.osm.pbf"), out=out))
+    by_osmnx = walk_network_from_graph(ox.load_graphml(out / "network.graphml"), "EPSG:32650")
+    ours = load_walk_network(out / "network.graphml", "EPSG:32650")
+    assert ours.n_edges == 24
+    for attr in ("node_osmid", "node_xy", "edge_u", "edge_v", "edge_name", "edge_highway"):
+        np.testing.assert_array_equal(getattr(ours, attr), getattr(by_osmnx, attr), err_msg=attr)
+
+
+@pytest.mark.parametrize("writer", ["pyosmium", "osmium cat"])
+def test_fetch_from_pbf_with_negative_ids(tmp_path: Path, writer: str,
+                                          capsys: pytest.CaptureFixture) -> None:
+    """The sample's streets (negative ids, as JOSM files have) as a PBF: fetch accepts it and
+    keeps the same streets as the .osm reader."""
+    from _osmdata import osmium_cat, to_pbf
+
+    from coverage.network import WalkNetwork, load_walk_network
+
+    streets = Path(__file__).resolve().parents[1] / "data" / "huitian" / "streets.osm"
+    pbf = (to_pbf if writer == "pyosmium" else osmium_cat)(streets, tmp_path / "s.osm.pbf")
+    out = tmp_path / "area"
+    assert main(["fetch", "--from-pbf", str(pbf), "--bbox", "116.30,40.06,116.33,40.08",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    net = load_walk_network(out / "network.graphml", "EPSG:32650")
+    whole = load_walk_network(streets, "EPSG:32650")
+    assert net.n_edges > 300 and (net.node_osmid < 0).any()
+
+    def pairs(n: WalkNetwork) -> set[tuple[int, ...]]:
+        u, v = n.node_osmid[n.edge_u].tolist(), n.node_osmid[n.edge_v].tolist()
+        return {tuple(sorted(p)) for p in zip(u, v, strict=True)}
+
+    assert pairs(net) <= pairs(whole)  # the very same streets, clipped to the area
 
 
 def test_offline_gives_clear_error_and_writes_nothing(tmp_path: Path) -> None:
@@ -418,10 +476,10 @@ def test_offline_gives_clear_error_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "hlg"
     cache = tmp_path / "cache"
     with pytest.raises(FetchError) as exc:
-        fetch_area(units=UNIT_A, within="北京市昌平区", out=out, cache_folder=cache,
-                   overpass_url=f"http://127.0.0.1:{port}/api",
-                   nominatim_url=f"http://127.0.0.1:{port}/nominatim/",
-                   retries=2, backoff_s=0.01)
+        fetch_area(FetchOptions(units=UNIT_A, within="北京市昌平区", out=out, cache_folder=cache,
+                                overpass_url=f"http://127.0.0.1:{port}/api",
+                                nominatim_url=f"http://127.0.0.1:{port}/nominatim/",
+                                retries=2, backoff_s=0.01))
     msg = str(exc.value)
     assert isinstance(exc.value, InputError)  # CLI exit code 2
     assert f"could not reach 127.0.0.1:{port}" in msg and "--from-pbf" in msg
@@ -430,8 +488,9 @@ def test_offline_gives_clear_error_and_writes_nothing(tmp_path: Path) -> None:
     assert not any(p.name.startswith(".hlg") for p in tmp_path.iterdir())
     # the Overpass path (bbox) fails fast too instead of osmnx's 60 s status back-off
     with pytest.raises(FetchError, match="could not reach"):
-        fetch_area(bbox=(LON0, LAT0, LON0 + 0.006, LAT0 + 0.005), out=out, cache_folder=cache,
-                   overpass_url=f"http://127.0.0.1:{port}/api", retries=1, backoff_s=0.01)
+        fetch_area(FetchOptions(bbox=(LON0, LAT0, LON0 + 0.006, LAT0 + 0.005), out=out,
+                                cache_folder=cache, overpass_url=f"http://127.0.0.1:{port}/api",
+                                retries=1, backoff_s=0.01))
     assert not out.exists()
     assert not list(cache.glob("*.json")) if cache.exists() else True
 
@@ -442,8 +501,8 @@ def test_incomplete_overpass_answer_is_an_error_not_cached(osm_server: _Server,
     out = tmp_path / "hlg"
     cache = tmp_path / "cache"
     with pytest.raises(FetchError, match="incomplete data"):
-        fetch_area(units=UNIT_A, out=out, cache_folder=cache, retries=1, backoff_s=0.01,
-                   **_endpoints(osm_server))
+        fetch_area(FetchOptions(units=UNIT_A, out=out, cache_folder=cache, retries=1,
+                                backoff_s=0.01, **_endpoints(osm_server)))
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     # only the Nominatim answer (complete) may be cached, never the Overpass remark
@@ -456,11 +515,11 @@ def test_existing_output_needs_force(osm_server: _Server, tmp_path: Path) -> Non
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     with pytest.raises(FetchError, match="already exists"):
-        fetch_area(units=UNIT_A, out=out, cache_folder=tmp_path / "c",
-                   **_endpoints(osm_server))
+        fetch_area(FetchOptions(units=UNIT_A, out=out, cache_folder=tmp_path / "c",
+                                **_endpoints(osm_server)))
     assert (out / "keep.txt").read_text() == "mine"
-    fetch_area(units=UNIT_A, out=out, cache_folder=tmp_path / "c", overwrite=True,
-               **_endpoints(osm_server))
+    fetch_area(FetchOptions(units=UNIT_A, out=out, cache_folder=tmp_path / "c", overwrite=True,
+                            **_endpoints(osm_server)))
     assert not (out / "keep.txt").exists() and (out / "area.toml").exists()
 
 
@@ -471,16 +530,13 @@ def test_cli_arguments_and_overrides(osm_server: _Server, tmp_path: Path,
                     'osm = { amenity = ["pharmacy"] }\n'
                     '[[category]]\nkey = "gates_cat"\nlabel = "门"\nminutes = 5\n'
                     'osm = { barrier = ["gate"] }\n', encoding="utf-8")
-    parser = argparse.ArgumentParser()
-    add_fetch_arguments(parser)
     ep = _endpoints(osm_server)
-    args = parser.parse_args([
-        "--units", UNIT_A, "--preset", "beijing-elderly", "--config", str(over),
+    assert main([
+        "fetch", "--units", UNIT_A, "--preset", "beijing-elderly", "--config", str(over),
         "--out", str(tmp_path / "o"), "--cache-dir", str(tmp_path / "c"),
         "--overpass-url", ep["overpass_url"], "--nominatim-url", ep["nominatim_url"],
         "--retries", "1", "--m2-per-person", "40",
-    ])
-    assert run_fetch(args) == 0
+    ]) == 0
     assert "circle15 run" in capsys.readouterr().out
     cfg = load_config(tmp_path / "o" / "area.toml")
     assert cfg.category_keys == ("elderly_station", "elderly_centre", "psych_station",
@@ -493,22 +549,27 @@ def test_cli_arguments_and_overrides(osm_server: _Server, tmp_path: Path,
     assert list(comp["name"]) == ["龙泽苑"]  # only compounds of the fetched unit
 
 
-def test_argument_errors(tmp_path: Path) -> None:
+def test_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(FetchError, match="exactly one"):
-        fetch_area(out=tmp_path / "x")
+        FetchOptions(out=tmp_path / "x")
     with pytest.raises(FetchError, match="exactly one"):
-        fetch_area(units="a", bbox="1,2,3,4", out=tmp_path / "x")
+        FetchOptions(units="a", bbox="1,2,3,4", out=tmp_path / "x")
     with pytest.raises(FetchError, match="west,south,east,north"):
         parse_bbox("116.4,40.1,116.3,40.0")
     with pytest.raises(FetchError, match="m2-per-person"):
-        fetch_area(units="a", out=tmp_path / "x", m2_per_person=0)
+        FetchOptions(units="a", out=tmp_path / "x", m2_per_person=0)
     with pytest.raises(FetchError, match="not found"):
-        fetch_area(units="a", from_pbf=tmp_path / "none.osm.pbf", out=tmp_path / "x")
+        fetch_area(FetchOptions(units="a", from_pbf=tmp_path / "none.osm.pbf",
+                                out=tmp_path / "x"))
+    # on the command line: exit code 2 and the message, no traceback
+    assert main(["fetch", "--units", "a", "--bbox", "1,2,3,4", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "exactly one of --units" in err and "Traceback" not in err
 
 
 def test_small_helpers() -> None:
-    assert parse_units("回龙观街道，龙泽园街道、史各庄街道; 霍营街道") == [
-        "回龙观街道", "龙泽园街道", "史各庄街道", "霍营街道"]
+    assert parse_units("回龙观街道，龙泽园街道、史各庄街道; 霍营街道") == (
+        "回龙观街道", "龙泽园街道", "史各庄街道", "霍营街道")
     assert utm_crs(116.33, 40.07) == "EPSG:32650"
     assert utm_crs(121.47, 31.23) == "EPSG:32651"
     assert utm_crs(-70.6, -33.4) == "EPSG:32719"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,9 @@ import pytest
 from pyproj import Geod
 
 from coverage.access import snap_points
-from coverage.network import is_walkable, load_walk_network
+from coverage.errors import InputError
+from coverage.network import load_walk_network
+from coverage.osmtags import is_walkable
 from coverage.reach import nearest_source_distances
 
 CRS = "EPSG:32650"
@@ -123,3 +126,186 @@ def test_clipped_gpkg_read_equals_whole_file_read():
     assert part.n_edges > 1000
     for attr in ("node_xy", "node_osmid", "edge_u", "edge_v", "edge_length_m", "edge_name"):
         np.testing.assert_array_equal(getattr(part, attr), getattr(whole, attr), err_msg=attr)
+
+
+# --- bad network files: one corpus, each a clean InputError (CLI exit 2) ------------------------
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "huitian"
+SAMPLE_STREETS = SAMPLE_DIR / "streets.osm"
+
+
+def _sample_text() -> str:
+    return SAMPLE_STREETS.read_text(encoding="utf-8")
+
+
+def _first_street_node(text: str) -> str:
+    """Id of the first node of the sample's first way (a walkable street)."""
+    import re
+
+    way = text[text.index("<way"):]
+    return re.search(r'<nd ref="(-?\d+)"', way).group(1)
+
+
+def _truncated(d: Path) -> Path:
+    text = _sample_text()
+    (d / "streets.osm").write_text(text[: len(text) // 2], encoding="utf-8")
+    return d / "streets.osm"
+
+
+def _no_walkable_way(d: Path) -> Path:
+    import re
+
+    text = re.sub(r'<tag k="highway" v="[^"]*"/>', '<tag k="building" v="yes"/>', _sample_text())
+    (d / "streets.osm").write_text(text, encoding="utf-8")
+    return d / "streets.osm"
+
+
+def _missing_nodes(d: Path) -> Path:
+    import re
+
+    text = _sample_text()
+    node = _first_street_node(text)
+    text = re.sub(rf'\s*<node id="{node}"[^>]*/>', "", text, count=1)
+    (d / "streets.osm").write_text(text, encoding="utf-8")
+    return d / "streets.osm"
+
+
+def _lat_abc(d: Path) -> Path:
+    import re
+
+    text = _sample_text()
+    node = _first_street_node(text)
+    text = re.sub(rf'(<node id="{node}" lat=")[^"]*"', r'\1abc"', text, count=1)
+    (d / "streets.osm").write_text(text, encoding="utf-8")
+    return d / "streets.osm"
+
+
+HTML = ("<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>"
+        "<body><h1>502 Bad Gateway</h1><hr><center>nginx</center></body></html>\n")
+
+
+def _html_graphml(d: Path) -> Path:
+    (d / "streets.graphml").write_text(HTML, encoding="utf-8")
+    return d / "streets.graphml"
+
+
+def _html_osm(d: Path) -> Path:
+    (d / "streets.osm").write_text(HTML, encoding="utf-8")
+    return d / "streets.osm"
+
+
+def _plain_graphml(d: Path) -> Path:
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_edge("a", "b")
+    nx.write_graphml(g, d / "streets.graphml")
+    return d / "streets.graphml"
+
+
+def _xml_named_pbf(d: Path) -> Path:
+    (d / "streets.osm.pbf").write_bytes(SAMPLE_STREETS.read_bytes())
+    return d / "streets.osm.pbf"
+
+
+def _truncated_pbf(d: Path) -> Path:
+    import osmium
+
+    whole = d / "whole.osm.pbf"
+    with osmium.SimpleWriter(str(whole)) as w:
+        for obj in osmium.FileProcessor(str(SAMPLE_STREETS)):
+            w.add(obj)
+    data = whole.read_bytes()
+    whole.unlink()
+    (d / "streets.osm.pbf").write_bytes(data[: len(data) // 2])
+    return d / "streets.osm.pbf"
+
+
+def _polygon_gpkg(d: Path) -> Path:
+    import geopandas as gpd
+
+    gpd.read_file(SAMPLE_DIR / "boundaries.geojson").to_file(d / "streets.gpkg")
+    return d / "streets.gpkg"
+
+
+def _gpkg_without_highway(d: Path) -> Path:
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[LineString([(116.3, 40.07), (116.31, 40.07)])],
+                     crs=4326).to_file(d / "streets.gpkg")
+    return d / "streets.gpkg"
+
+
+def _text_named_gpkg(d: Path) -> Path:
+    (d / "streets.gpkg").write_text("not a geopackage", encoding="utf-8")
+    return d / "streets.gpkg"
+
+
+def _folder(d: Path) -> Path:
+    (d / "streets.osm").mkdir()
+    return d / "streets.osm"
+
+
+def _missing_file(d: Path) -> Path:
+    return d / "streets.osm"
+
+
+def _shapefile(d: Path) -> Path:
+    (d / "streets.shp").write_bytes(b"\0" * 100)
+    return d / "streets.shp"
+
+
+BAD_NETWORKS = {
+    "truncated osm": (_truncated, r"truncated"),
+    "no walkable way": (_no_walkable_way, r"holds no walkable street \(661 ways"),
+    "missing nodes": (_missing_nodes, r"2 walkable ways refer to 1 node the file does not hold "
+                                      r"\(way -?\d+ -> node \d+; .*complete_ways"),
+    "lat abc": (_lat_abc, r"field 'lat': node -?\d+ has lat='abc', not a number"),
+    "html osm": (_html_osm, r"web page \(HTML\)"),
+    "html graphml": (_html_graphml, r"web page \(HTML\), not GraphML"),
+    "graphml not from osmnx": (_plain_graphml, r"not a street graph saved by osmnx"),
+    "xml named pbf": (_xml_named_pbf, r"is OSM XML, not the binary \.osm\.pbf.*rename it to "
+                                      r"streets\.osm"),
+    "truncated pbf": (_truncated_pbf, r"cannot be read as \.osm\.pbf .*truncated or damaged"),
+    "polygon gpkg": (_polygon_gpkg, r"holds MultiPolygon.* geometries, not street lines"),
+    "gpkg without highway": (_gpkg_without_highway, r"no highway column"),
+    "text named gpkg": (_text_named_gpkg, r"cannot be read as a GeoPackage"),
+    "folder": (_folder, r"is a folder, not a file"),
+    "missing file": (_missing_file, r"file not found"),
+    "shapefile": (_shapefile, r"not a network file type"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_NETWORKS)
+def test_bad_network_file_is_an_input_error(tmp_path: Path, case: str) -> None:
+    make, problem = BAD_NETWORKS[case]
+    path = make(tmp_path)
+    with pytest.raises(InputError) as exc:
+        load_walk_network(path, CRS)
+    msg = str(exc.value)
+    assert msg.count(str(path)) >= 1, msg  # names the file
+    assert re.search(problem, msg, re.S), msg
+    assert "Fix:" in msg
+
+
+@pytest.mark.parametrize("case", ["truncated osm", "missing nodes", "lat abc", "html graphml",
+                                  "xml named pbf", "polygon gpkg", "no walkable way"])
+def test_bad_network_file_exits_2_from_run(tmp_path: Path, case: str,
+                                           capsys: pytest.CaptureFixture) -> None:
+    import shutil
+
+    from coverage.cli import main
+
+    area = tmp_path / "huitian"
+    shutil.copytree(SAMPLE_DIR, area)
+    make, problem = BAD_NETWORKS[case]
+    network = make(area)
+    cfg = area / "area.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(
+        'network = "streets.osm"', f'network = "{network.name}"'), encoding="utf-8")
+    assert main(["-q", "run", str(cfg), "--out", str(tmp_path / "out"),
+                 "--map", str(tmp_path / "map.html")]) == 2
+    err = capsys.readouterr().err
+    assert network.name in err and re.search(problem, err, re.S), err
+    assert "Fix:" in err and "Traceback" not in err and "bug" not in err

@@ -9,7 +9,7 @@ import pytest
 
 from coverage.config import load_config
 from coverage.errors import ConfigError
-from coverage.fetch import _union_tags, render_area_toml
+from coverage.fetch import render_area_toml, union_tags
 from coverage.presets import (
     PRESETS,
     load_preset,
@@ -128,7 +128,7 @@ def test_area_toml_of_each_preset_loads(name: str, tmp_path: Path) -> None:
 def test_preset_tags_build_an_overpass_query(name: str) -> None:
     from osmnx._overpass import _create_overpass_features_query
 
-    tags = _union_tags(load_preset(name))
+    tags = union_tags(load_preset(name))
     query = _create_overpass_features_query("40.0 116.0 40.1 116.1", tags)
     for key, values in tags.items():
         for v in values:
