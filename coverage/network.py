@@ -193,13 +193,30 @@ def _first(tag: Any) -> str:
     return values[0] if values else ""
 
 
+class _InnerVertices:
+    """Vertices inside edge geometries, numbered after the graph's nodes; the two directions of
+    a simplified edge share theirs (keyed by their exact coordinates)."""
+
+    def __init__(self, first: int) -> None:
+        self.first = first
+        self.index: dict[tuple[float, float], int] = {}
+
+    def chain(self, coords: NDArray[np.float64]) -> list[int]:
+        return [self.index.setdefault((x, y), self.first + len(self.index))
+                for x, y in coords.tolist()]
+
+    def lonlat(self) -> NDArray[np.float64]:
+        return np.asarray(list(self.index), dtype=float).reshape(-1, 2)
+
+
 def walk_network_from_graph(
     g: nx.MultiDiGraph, crs: str, *, clip_to: Any = None
 ) -> WalkNetwork:
     """Turn an osmnx graph (EPSG:4326 or projected) into a :class:`WalkNetwork`.
 
     Keeps walkable edges only (:func:`is_walkable`), every connected component, both directions.
-    Edges carrying a ``geometry`` (simplified graphs) are split into their straight segments.
+    Edges carrying a ``geometry`` (simplified graphs) are split into their straight segments;
+    the vertices inside geometries get negative ids.
 
     Parameters
     ----------
@@ -214,45 +231,32 @@ def walk_network_from_graph(
     osmids = np.fromiter(g.nodes, dtype=np.int64, count=len(g))
     xs = np.fromiter((d["x"] for _, d in g.nodes(data=True)), float, count=len(g))
     ys = np.fromiter((d["y"] for _, d in g.nodes(data=True)), float, count=len(g))
-    px, py = to_crs.transform(xs, ys)
-    xy = [np.column_stack([px, py])]
     index = {osm: i for i, osm in enumerate(osmids.tolist())}
-    extra_ids: list[int] = []
+    inner = _InnerVertices(len(osmids))
     us: list[int] = []
     vs: list[int] = []
     names: list[str] = []
     highways: list[str] = []
-    n_next = len(osmids)
     dropped = 0
     for a, b, data in g.edges(data=True):
         if not is_walkable(data):
             dropped += 1
             continue
-        name, highway = _first(data.get("name")), _first(data.get("highway"))
         geom = data.get("geometry")
-        if geom is None or len(geom.coords) <= 2:
-            chain = [index[a], index[b]]
-        else:
-            inner = np.asarray(geom.coords)[1:-1]
-            ix, iy = to_crs.transform(inner[:, 0], inner[:, 1])
-            xy.append(np.column_stack([ix, iy]))
-            new = list(range(n_next, n_next + len(inner)))
-            extra_ids.extend(-(np.arange(n_next, n_next + len(inner)) + 1).tolist())
-            n_next += len(inner)
-            chain = [index[a], *new, index[b]]
+        middle = [] if geom is None else inner.chain(np.asarray(geom.coords)[1:-1])
+        chain = [index[a], *middle, index[b]]
         us.extend(chain[:-1])
         vs.extend(chain[1:])
-        names.extend([name] * (len(chain) - 1))
-        highways.extend([highway] * (len(chain) - 1))
-    node_xy = np.concatenate(xy)
-    node_osmid = np.concatenate([osmids, np.asarray(extra_ids, dtype=np.int64)])
-    u = np.asarray(us, dtype=np.intp)
-    v = np.asarray(vs, dtype=np.intp)
-    names_a = np.asarray(names, dtype=object)
-    highways_a = np.asarray(highways, dtype=object)
+        names.extend([_first(data.get("name"))] * (len(chain) - 1))
+        highways.extend([_first(data.get("highway"))] * (len(chain) - 1))
+    lonlat = np.concatenate([np.column_stack([xs, ys]), inner.lonlat()])
+    px, py = to_crs.transform(lonlat[:, 0], lonlat[:, 1])
+    node_osmid = np.concatenate([osmids, -(np.arange(len(inner.index), dtype=np.int64)
+                                           + len(osmids) + 1)])
     net = build_walk_network(
-        node_xy, u, v, crs=crs, node_osmid=node_osmid, edge_name=names_a,
-        edge_highway=highways_a, clip_to=clip_to,
+        np.column_stack([px, py]), np.asarray(us, dtype=np.intp), np.asarray(vs, dtype=np.intp),
+        crs=crs, node_osmid=node_osmid, edge_name=np.asarray(names, dtype=object),
+        edge_highway=np.asarray(highways, dtype=object), clip_to=clip_to,
     )
     log.info(
         "walk network: %d nodes, %d edges (%.1f km), %d components (largest %d nodes); "

@@ -22,9 +22,9 @@ Streets
     an XML file named ``.pbf`` (or a damaged extract), a node coordinate that is not a number in
     range, walkable ways referring to nodes the file does not hold, and no walkable way at all.
 
-Features (``circle15 fetch --from-pbf``)
-    :func:`read_pbf_features` and :func:`read_pbf_named_areas` return nodes and areas of an
-    extract as :data:`OsmRecord` dicts with shapely geometries.
+GraphML
+    :func:`read_graphml` reads a street graph saved by osmnx (``network.graphml`` of
+    ``circle15 fetch``) with networkx alone, converting what the walk network needs.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ from __future__ import annotations
 import bz2
 import gzip
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 from xml.etree import ElementTree
 
 import numpy as np
@@ -50,20 +50,21 @@ if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = [
+    "BBox",
     "OsmRecord",
     "OsmStreets",
+    "check_pbf",
+    "in_bbox",
     "is_osm_xml",
     "is_pbf",
     "read_graphml",
-    "read_pbf_features",
-    "read_pbf_named_areas",
     "read_streets",
 ]
 
 log = logging.getLogger(__name__)
 
 #: One OSM object: ``{"osm_type": "node"|"way"|"relation", "osm_id": int, "tags": dict,
-#: "geometry": shapely geometry in EPSG:4326}``.
+#: "geometry": shapely geometry in EPSG:4326}`` (``circle15 fetch`` reads them from PBFs).
 OsmRecord = dict[str, Any]
 
 #: (west, south, east, north) in degrees, WGS-84.
@@ -172,15 +173,15 @@ def _way_from_tags(osm_id: int, refs: Iterable[int], tags: Mapping[str, str]) ->
 @contextmanager
 def _open_xml(path: Path) -> Iterator[IO[bytes]]:
     name = path.name.lower()
-    opener: Callable[..., IO[bytes]]
     if name.endswith(".bz2"):
-        opener = bz2.open
+        with bz2.open(path, "rb") as f:
+            yield f
     elif name.endswith(".gz"):
-        opener = gzip.open
+        with gzip.open(path, "rb") as g:
+            yield cast(IO[bytes], g)
     else:
-        opener = open
-    with opener(path, "rb") as f:
-        yield f
+        with path.open("rb") as f:
+            yield f
 
 
 def _sniff(path: Path) -> bytes:
@@ -305,7 +306,9 @@ def _read_xml(path: Path) -> _RawOsm:
 # --- .osm.pbf --------------------------------------------------------------------------------
 
 
-def _check_pbf_head(path: Path) -> None:
+def check_pbf(path: Path) -> None:
+    """Raise :class:`~coverage.errors.InputError` unless ``path`` starts like an .osm.pbf file
+    (an XML file or a web page named .pbf gets a message saying what it is)."""
     with path.open("rb") as f:
         head = f.read(64)
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
@@ -327,7 +330,8 @@ def _pbf_error(path: Path, exc: Exception) -> InputError:
                  "damaged", "download the extract again and check its size / checksum")
 
 
-def _in_bbox(lon: float, lat: float, bbox: BBox | None) -> bool:
+def in_bbox(lon: float, lat: float, bbox: BBox | None) -> bool:
+    """Whether a point (degrees) lies in ``bbox`` (always, when ``bbox`` is None)."""
     return bbox is None or (bbox[0] <= lon <= bbox[2] and bbox[1] <= lat <= bbox[3])
 
 
@@ -335,6 +339,7 @@ def _pbf_walkable_ways(path: Path, bbox: BBox | None) -> dict[int, _Way]:
     """Pass 1: the walkable ways (with a node in ``bbox`` when given), by id."""
     import osmium
 
+    fp: Any  # pyosmium's iterators yield a union of object types
     if bbox is None:
         fp = osmium.FileProcessor(str(path), osmium.osm.WAY)
     else:  # node locations are kept in C++ for the bbox test; nodes never reach Python
@@ -348,7 +353,7 @@ def _pbf_walkable_ways(path: Path, bbox: BBox | None) -> dict[int, _Way]:
         if not is_walkable(tags):
             continue
         if bbox is not None and not any(
-                nd.location.valid() and _in_bbox(nd.lon, nd.lat, bbox) for nd in way.nodes):
+                nd.location.valid() and in_bbox(nd.lon, nd.lat, bbox) for nd in way.nodes):
             continue
         ways[way.id] = _way_from_tags(way.id, (nd.ref for nd in way.nodes), tags)
     return ways
@@ -359,7 +364,8 @@ def _pbf_all_ways(path: Path, walkable: dict[int, _Way], raw: _RawOsm) -> None:
     import osmium
 
     nodes = {r for w in walkable.values() for r in w.refs}
-    for way in osmium.FileProcessor(str(path), osmium.osm.WAY):
+    ways: Any = osmium.FileProcessor(str(path), osmium.osm.WAY)
+    for way in ways:
         if not way.visible:
             continue
         if way.id in walkable:
@@ -377,7 +383,7 @@ def _pbf_nodes(path: Path, raw: _RawOsm) -> None:
     import osmium
 
     needed = {r for w in raw.ways.values() for r in w.refs}
-    fp = osmium.FileProcessor(str(path), osmium.osm.NODE)
+    fp: Any = osmium.FileProcessor(str(path), osmium.osm.NODE)
     if needed and min(needed) >= 0:  # pyosmium's id filter takes no negative ids
         fp = fp.with_filter(osmium.filter.IdFilter(needed))
     for node in fp:
@@ -392,7 +398,7 @@ def _pbf_nodes(path: Path, raw: _RawOsm) -> None:
 
 
 def _read_pbf(path: Path, bbox: BBox | None) -> _RawOsm:
-    _check_pbf_head(path)
+    check_pbf(path)
     raw = _RawOsm(str(path))
     try:
         walkable = _pbf_walkable_ways(path, bbox)
@@ -437,7 +443,7 @@ def _check_ways(raw: _RawOsm, ways: list[_Way]) -> list[Problem]:
 
 
 def _in_box(raw: _RawOsm, way: _Way, bbox: BBox) -> bool:
-    return any(r in raw.index and _in_bbox(raw.lon[raw.index[r]], raw.lat[raw.index[r]], bbox)
+    return any(r in raw.index and in_bbox(raw.lon[raw.index[r]], raw.lat[raw.index[r]], bbox)
                for r in way.refs)
 
 
@@ -613,108 +619,3 @@ def read_graphml(path: str | Path) -> nx.MultiDiGraph:
         except (KeyError, ValueError):
             raise _fail(str(path), f"node {node} has no numeric x/y coordinates", fix) from None
     return g
-
-
-# --- features from a PBF (circle15 fetch --from-pbf) -----------------------------------------
-
-
-def _tags(obj: Any) -> dict[str, str]:
-    return {t.k: t.v for t in obj.tags}
-
-
-def read_pbf_named_areas(pbf: str | Path, names: Iterable[str]) -> list[OsmRecord]:
-    """Polygons (closed ways and multipolygon/boundary relations) whose ``name`` is in ``names``.
-
-    Parameters
-    ----------
-    pbf : str or Path
-        Input extract.
-    names : iterable of str
-        Names to look for (exact match of the ``name`` or ``name:zh`` tag).
-
-    Returns
-    -------
-    list of OsmRecord
-        Geometry is a (Multi)Polygon in EPSG:4326.
-    """
-    wanted = set(names)
-
-    def keep(tags: Mapping[str, str]) -> bool:
-        return tags.get("name") in wanted or tags.get("name:zh") in wanted
-
-    return _read_pbf_records(Path(pbf), {"named": keep}, bbox=None, nodes=False)["named"]
-
-
-def read_pbf_features(
-    pbf: str | Path,
-    layers: Mapping[str, Callable[[Mapping[str, str]], bool]],
-    *,
-    bbox: BBox | None = None,
-) -> dict[str, list[OsmRecord]]:
-    """Nodes and areas of a .osm.pbf sorted into layers by tag predicates.
-
-    Parameters
-    ----------
-    pbf : str or Path
-        Input extract.
-    layers : mapping of name -> predicate(tags)
-        An object goes into every layer whose predicate accepts its tags.
-    bbox : (west, south, east, north), optional
-        Keep only objects whose point / polygon envelope intersects this box (degrees).
-
-    Returns
-    -------
-    dict of name -> list of OsmRecord
-        Nodes as Points, closed ways and multipolygon relations as (Multi)Polygons, EPSG:4326.
-    """
-    return _read_pbf_records(Path(pbf), layers, bbox=bbox, nodes=True)
-
-
-def _record(obj: Any, wkb: Any, bbox_geom: Any, bbox: BBox | None) -> OsmRecord | None:
-    """A node or area as an :data:`OsmRecord`, or None when outside the box."""
-    import shapely
-
-    if obj.is_node():
-        if not obj.location.valid() or not _in_bbox(obj.lon, obj.lat, bbox):
-            return None
-        return {"osm_type": "node", "osm_id": int(obj.id), "tags": _tags(obj),
-                "geometry": shapely.from_wkb(wkb.create_point(obj))}
-    geom = shapely.from_wkb(wkb.create_multipolygon(obj))
-    if bbox_geom is not None and not geom.intersects(bbox_geom):
-        return None
-    if len(geom.geoms) == 1:
-        geom = geom.geoms[0]
-    return {"osm_type": "way" if obj.from_way() else "relation", "osm_id": int(obj.orig_id()),
-            "tags": _tags(obj), "geometry": geom}
-
-
-def _read_pbf_records(pbf: Path, layers: Mapping[str, Callable[[Mapping[str, str]], bool]], *,
-                      bbox: BBox | None, nodes: bool) -> dict[str, list[OsmRecord]]:
-    import osmium
-    from shapely.geometry import box
-
-    _check_pbf_head(pbf)
-    wkb = osmium.geom.WKBFactory()
-    bbox_geom = box(*bbox) if bbox is not None else None
-    out: dict[str, list[OsmRecord]] = {name: [] for name in layers}
-    entities = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION
-    fp = osmium.FileProcessor(str(pbf), entities).with_areas()
-    try:
-        for obj in fp:
-            if len(obj.tags) == 0 or not (obj.is_area() or (nodes and obj.is_node())):
-                continue
-            hits = [name for name, pred in layers.items() if pred(_tags(obj))]
-            if not hits:
-                continue
-            try:
-                rec = _record(obj, wkb, bbox_geom, bbox)
-            except (RuntimeError, osmium.InvalidLocationError) as exc:  # broken geometry
-                log.debug("skipping OSM object %s: %s", obj.id, exc)
-                continue
-            for name in hits if rec is not None else []:
-                out[name].append(rec)
-    except RuntimeError as exc:
-        raise _pbf_error(pbf, exc) from None
-    log.info("PBF %s: %s", pbf.name,
-             ", ".join(f"{len(v)} {k}" for k, v in out.items()) or "nothing requested")
-    return out

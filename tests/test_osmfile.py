@@ -164,3 +164,33 @@ def test_compressed_xml_and_deleted_objects(tmp_path: Path) -> None:
         '<way id="-6" action="delete"><nd ref="-2"/><nd ref="-3"/>'
         '<tag k="highway" v="residential"/></way></osm>', encoding="utf-8")
     assert load_walk_network(josm, CRS).node_osmid.tolist() == [-1, -2]
+
+
+def test_simplified_graphml_is_split_into_the_same_straight_streets(tmp_path: Path) -> None:
+    """A simplified osmnx graph (edges with a geometry and merged tags) saved as GraphML:
+    circle15's reader gives what osmnx's loader gives, and both directions of an edge share
+    their inner vertices (each street segment once)."""
+    import osmnx as ox
+
+    saved = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = sorted(set(saved) | set(EXTRA_WAY_TAGS))
+    try:
+        g = ox.graph_from_xml(STREETS, simplify=True, retain_all=True, bidirectional=True)
+    finally:
+        ox.settings.useful_tags_way = saved
+    assert any("geometry" in d for _, _, d in g.edges(data=True))
+    path = tmp_path / "simplified.graphml"
+    ox.save_graphml(g, path)
+    ours = load_walk_network(path, CRS)
+    assert_same_network(ours, walk_network_from_graph(ox.load_graphml(path), CRS))
+    # Every street of the unsimplified network is there once (simplification merges tags, so
+    # a motorway_link joined to a secondary road becomes walkable: a few segments more).
+    plain = load_walk_network(STREETS, CRS)
+
+    def segments(n: WalkNetwork) -> set[tuple[tuple[float, float], ...]]:
+        ends = np.round(n.node_xy, 6)
+        return {tuple(sorted(map(tuple, ends[[a, b]].tolist())))
+                for a, b in zip(n.edge_u, n.edge_v, strict=True)}
+
+    assert segments(plain) <= segments(ours)
+    assert plain.n_edges <= ours.n_edges <= plain.n_edges + 10

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 
 from ..io import sha256_file
-from ..osmfile import OsmStreets, read_pbf_features, read_pbf_named_areas, read_streets
+from ..osmfile import BBox, OsmRecord, OsmStreets, check_pbf, in_bbox, read_streets
 from ..osmtags import is_bus_stop, is_gate, is_residential_area, tags_match
 from .area import StudyArea, pick_units, study_area
 from .layers import Layers
@@ -20,9 +20,113 @@ from .snapshot import version_of
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["pbf_layers", "streets_graph"]
+__all__ = ["pbf_layers", "read_pbf_features", "read_pbf_named_areas", "streets_graph"]
 
 log = logging.getLogger(__name__)
+
+
+def _tags(obj: Any) -> dict[str, str]:
+    return {t.k: t.v for t in obj.tags}
+
+
+def read_pbf_named_areas(pbf: str | Path, names: Iterable[str]) -> list[OsmRecord]:
+    """Polygons (closed ways and multipolygon/boundary relations) whose ``name`` is in ``names``.
+
+    Parameters
+    ----------
+    pbf : str or Path
+        Input extract.
+    names : iterable of str
+        Names to look for (exact match of the ``name`` or ``name:zh`` tag).
+
+    Returns
+    -------
+    list of OsmRecord
+        Geometry is a (Multi)Polygon in EPSG:4326.
+    """
+    wanted = set(names)
+
+    def keep(tags: Mapping[str, str]) -> bool:
+        return tags.get("name") in wanted or tags.get("name:zh") in wanted
+
+    return _read_pbf_records(Path(pbf), {"named": keep}, bbox=None, nodes=False)["named"]
+
+
+def read_pbf_features(
+    pbf: str | Path,
+    layers: Mapping[str, Callable[[Mapping[str, str]], bool]],
+    *,
+    bbox: BBox | None = None,
+) -> dict[str, list[OsmRecord]]:
+    """Nodes and areas of a .osm.pbf sorted into layers by tag predicates.
+
+    Parameters
+    ----------
+    pbf : str or Path
+        Input extract.
+    layers : mapping of name -> predicate(tags)
+        An object goes into every layer whose predicate accepts its tags.
+    bbox : (west, south, east, north), optional
+        Keep only objects whose point / polygon envelope intersects this box (degrees).
+
+    Returns
+    -------
+    dict of name -> list of OsmRecord
+        Nodes as Points, closed ways and multipolygon relations as (Multi)Polygons, EPSG:4326.
+    """
+    return _read_pbf_records(Path(pbf), layers, bbox=bbox, nodes=True)
+
+
+def _record(obj: Any, wkb: Any, bbox_geom: Any, bbox: BBox | None) -> OsmRecord | None:
+    """A node or area as an :data:`OsmRecord`, or None when outside the box."""
+    import shapely
+
+    if obj.is_node():
+        if not obj.location.valid() or not in_bbox(obj.lon, obj.lat, bbox):
+            return None
+        return {"osm_type": "node", "osm_id": int(obj.id), "tags": _tags(obj),
+                "geometry": shapely.from_wkb(wkb.create_point(obj))}
+    geom = shapely.from_wkb(wkb.create_multipolygon(obj))
+    if bbox_geom is not None and not geom.intersects(bbox_geom):
+        return None
+    if len(geom.geoms) == 1:
+        geom = geom.geoms[0]
+    return {"osm_type": "way" if obj.from_way() else "relation", "osm_id": int(obj.orig_id()),
+            "tags": _tags(obj), "geometry": geom}
+
+
+def _read_pbf_records(pbf: Path, layers: Mapping[str, Callable[[Mapping[str, str]], bool]], *,
+                      bbox: BBox | None, nodes: bool) -> dict[str, list[OsmRecord]]:
+    import osmium
+    from shapely.geometry import box
+
+    check_pbf(pbf)
+    wkb = osmium.geom.WKBFactory()
+    bbox_geom = box(*bbox) if bbox is not None else None
+    out: dict[str, list[OsmRecord]] = {name: [] for name in layers}
+    entities = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION
+    fp: Any = osmium.FileProcessor(str(pbf), entities).with_areas()
+    try:
+        for obj in fp:
+            if len(obj.tags) == 0 or not (obj.is_area() or (nodes and obj.is_node())):
+                continue
+            hits = [name for name, pred in layers.items() if pred(_tags(obj))]
+            if not hits:
+                continue
+            try:
+                rec = _record(obj, wkb, bbox_geom, bbox)
+            except (RuntimeError, osmium.InvalidLocationError) as exc:  # broken geometry
+                log.debug("skipping OSM object %s: %s", obj.id, exc)
+                continue
+            if rec is not None:
+                for name in hits:
+                    out[name].append(rec)
+    except RuntimeError as exc:
+        raise FetchError(f"cannot be read as .osm.pbf ({exc}): the file is truncated or damaged",
+                         fix="download the extract again", source=str(pbf)) from None
+    log.info("PBF %s: %s", pbf.name,
+             ", ".join(f"{len(v)} {k}" for k, v in out.items()) or "nothing requested")
+    return out
 
 
 def streets_graph(streets: OsmStreets) -> nx.MultiDiGraph:
