@@ -45,23 +45,29 @@ _T: dict[str, tuple[str, str]] = {
     "metres": ("米", "m"),
     "km": ("公里", "km"),
     "sens_note": ("按本次计算已有的步行距离重新判断覆盖（距离 = 步行分钟 × 60 × 类别步速），"
-                  "不重新计算路径。左图：步速为类别设定值时不同时间标准下的覆盖率；右图："
-                  "时间标准为类别设定值时不同步速下的覆盖率。竖线为本次采用的参数。",
+                  "不重新计算路径。第一组图：步速取类别设定值，时间标准从 5 到 30 分钟；第二组图："
+                  "时间标准取类别设定值，步速从 0.6 到 1.4 米/秒。实线为现状，虚线为含规划站点，"
+                  "竖线与圆点为本次采用的参数。",
                   "Coverage recomputed from the walking distances this run measured (distance = "
                   "walking minutes × 60 × the category's speed); no route is searched again. "
-                  "Left: coverage at other time limits, at the category's speed; right: at other "
-                  "walking speeds, at the category's time limit. The vertical line marks the "
-                  "setting used in this run."),
+                  "First set of charts: time limits from 5 to 30 minutes at the category's speed; "
+                  "second set: walking speeds from 0.6 to 1.4 m/s at the category's time limit. "
+                  "Solid: existing; dashed: with the planned stations; the vertical line and the "
+                  "dot mark the setting used in this run."),
     "sens_minutes_axis": ("时间标准（分钟）", "Time limit (min)"),
     "sens_speed_axis": ("步行速度（米/秒）", "Walking speed (m/s)"),
     "sens_cov_axis": ("人口加权覆盖率（%）", "Population-weighted coverage (%)"),
     "sens_config": ("本次参数", "this run"),
-    "sens_table": ("不同时间标准下的人口加权覆盖率（%，现状 / 含规划站点）",
-                   "Population-weighted coverage (%) at other time limits (existing / with "
-                   "planned stations)"),
-    "sens_speed_table": ("不同步行速度下的人口加权覆盖率（%，现状 / 含规划站点）",
-                         "Population-weighted coverage (%) at other walking speeds (existing / "
-                         "with planned stations)"),
+    "sens_table": ("不同时间标准下的人口加权覆盖率（%；“现状 → 含规划站点”，● 为本次参数）",
+                   "Population-weighted coverage (%) at other time limits (“existing → with "
+                   "planned stations”; ● this run's setting)"),
+    "sens_speed_table": ("不同步行速度下的人口加权覆盖率（%；“现状 → 含规划站点”，● 为本次参数）",
+                         "Population-weighted coverage (%) at other walking speeds (“existing → "
+                         "with planned stations”; ● this run's setting)"),
+    "sens_minutes_title": ("覆盖率随时间标准的变化（步速为类别设定值）",
+                           "Coverage against the time limit (at the category's speed)"),
+    "sens_speed_title": ("覆盖率随步行速度的变化（时间标准为类别设定值）",
+                         "Coverage against walking speed (at the category's time limit)"),
     "sens_lower_bound": ("* 超出本次搜索范围，数值为下限。", "* beyond this run's search "
                          "limit: a lower bound."),
     "sheet_sensitivity": ("敏感性分析", "Sensitivity"),

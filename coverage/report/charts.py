@@ -115,6 +115,7 @@ def _sensitivity(sens: pd.DataFrame, config: AreaConfig, text: ChartText, varied
     axis = "sens_minutes_axis" if varied == "minutes" else "sens_speed_axis"
     fig.supxlabel(tr(axis, words), fontsize=9)
     fig.supylabel(tr("sens_cov_axis", words), fontsize=9)
+    fig.suptitle(tr(f"sens_{varied}_title", words), fontsize=11)
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, [*names], loc="outside upper right", ncol=2, fontsize=8, frameon=False)
     return png(fig, dpi)

@@ -111,7 +111,7 @@ table{font-size:8pt;width:100%;break-inside:auto}
 thead{display:table-header-group}tr,img{break-inside:avoid}
 th,td{padding:2px 4px}
 figure.map{break-inside:avoid;margin:0 0 4mm 0}
-figure.map img{width:100%;max-height:245mm;object-fit:contain}
+figure.map img{display:block;margin:0 auto;max-width:100%;max-height:118mm}
 .charts img{break-inside:avoid;max-height:235mm}
 details>summary{display:none}
 """

@@ -310,40 +310,39 @@ def _scenarios(res: Results, lang: str) -> pd.DataFrame:
         "compounds_uncovered")})
 
 
+def _sens_cell(pts: pd.DataFrame, own: bool) -> str:
+    """``85.2`` or ``85.2 → 97.3`` (existing → with the planned stations); ● marks the run's own
+    setting, * a lower bound (beyond the run's search)."""
+    vals = [f"{v:.1f}" + ("" if ok else "*") for v, ok in zip(
+        pts["coverage_pct"], pts["within_search"], strict=True)]
+    text = vals[0] if len(set(vals)) == 1 else " → ".join(vals)
+    return f"● {text}" if own else text
+
+
 def _sensitivity_table(sens: pd.DataFrame, config: AreaConfig, varied: str,
                        lang: str) -> pd.DataFrame | None:
-    """One row per category, one column per curve point: "existing / with proposed" (%)."""
+    """One row per category, one column per round curve point (every 5 min / 0.1 m/s, plus the
+    category's own setting when it is off that grid)."""
     s = sens[sens["varied"] == varied]
     if not len(s):
         return None
     xcol = "minutes" if varied == "minutes" else "speed_m_s"
-    xs = sorted(s[xcol].unique())
-    grid = [x for x in xs if (varied == "minutes" and float(x) % 5 == 0)
-            or (varied == "speed" and round(float(x) * 10) == float(x) * 10)]
+    step = 5.0 if varied == "minutes" else 0.1
+    xs = sorted({float(x) for x in s[xcol]
+                 if abs(x / step - round(x / step)) < 1e-9}
+                | {float(c.minutes if varied == "minutes" else c.speed_m_s)
+                   for c in config.categories})
     rows = []
     for c in config.categories:
         cs = s[s["category"] == c.key]
-        own = c.minutes if varied == "minutes" else c.speed_m_s
+        own = float(c.minutes if varied == "minutes" else c.speed_m_s)
         row: dict[str, Any] = {tr("category", lang): cat_label(c, lang)}
-        for x in sorted(set(grid) | {own}):
+        for x in xs:
             pts = cs[np.isclose(cs[xcol], x)]
-            text = " / ".join(f"{v:.1f}" + ("" if ok else "*") for v, ok in zip(
-                pts["coverage_pct"], pts["within_search"], strict=True))
-            row[_x_head(x, own, varied)] = text
+            row[f"{x:g} min" if varied == "minutes" else f"{x:g} m/s"] = (
+                _sens_cell(pts, bool(np.isclose(x, own))) if len(pts) else None)
         rows.append(row)
-    table = pd.DataFrame(rows)
-    head_order = [table.columns[0], *sorted(table.columns[1:], key=_head_value)]
-    return table[head_order]
-
-
-def _x_head(x: float, own: float, varied: str) -> str:
-    """A curve point's column head: ``10 min`` / ``0.9 m/s``; the config's own marked with ●."""
-    text = f"{x:g} min" if varied == "minutes" else f"{x:.2g} m/s"
-    return f"● {text}" if np.isclose(x, own) else text
-
-
-def _head_value(head: str) -> float:
-    return float(head.removeprefix("● ").split()[0])
+    return pd.DataFrame(rows)
 
 
 def build_tables(results: Results, *, lang: str = "zh") -> ReportTables:
