@@ -260,8 +260,9 @@ def run_area(job: AreaJob, cache_root: str | Path) -> AreaOutcome:
                 from .report import write_report
                 from .results import results_of
 
-                write_map(cfg, run.dir, run.dir / "map.html")
-                write_report(results_of(result), run.dir)
+                results = results_of(result)
+                write_map(results, run.dir / "map.html")
+                write_report(results, run.dir)
         seconds = time.perf_counter() - t0
         nodes = result.n_nodes
         outcome = AreaOutcome(name=job.name, slug=job.slug, status="ok", seconds=seconds,
@@ -529,15 +530,33 @@ def _area_units(o: AreaOutcome, summary: pd.DataFrame) -> gpd.GeoDataFrame | Non
     return units.to_crs(4326)
 
 
+def _category_labels(jobs: Sequence[AreaJob], lang: str) -> dict[str, str]:
+    """Category key -> display name in ``lang``, from the areas' configs (first one wins)."""
+    from ._i18n import cat_label
+    from .config import load_config
+
+    labels: dict[str, str] = {}
+    for job in jobs:
+        try:
+            cfg = load_config(job.config)
+        except (ConfigError, InputError, OSError):
+            continue  # that area failed anyway; its keys stay as they are
+        for cat in cfg.categories:
+            labels.setdefault(cat.key, cat_label(cat, lang))
+    return labels
+
+
 def combine_results(outcomes: Sequence[AreaOutcome], jobs: Sequence[AreaJob], out: Path, *,
-                    title: str = "circle15 batch") -> tuple[pd.DataFrame, gpd.GeoDataFrame,
-                                                            list[Path]]:
+                    title: str = "circle15 batch", lang: str = "zh",
+                    ) -> tuple[pd.DataFrame, gpd.GeoDataFrame, list[Path]]:
     """Copy each area's results to ``out/areas/<slug>/`` and write the combined files.
 
     ``out`` is the staging folder of the batch's run (see :func:`run_batch_file`): what it
     does not hold (an area that failed this time, a combined file with no data) is not part of
-    the batch's outputs any more.
+    the batch's outputs any more. The overview map (``batch_map.html``) is in ``lang``.
     """
+    from .maps import write_overview_map
+
     rows = []
     unit_parts = []
     area_rows = []
@@ -571,60 +590,9 @@ def combine_results(outcomes: Sequence[AreaOutcome], jobs: Sequence[AreaJob], ou
              write_csv(pd.DataFrame(area_rows, columns=AREA_COLUMNS), out / "batch_areas.csv")]
     if len(units):
         paths.append(write_gpkg(out / "batch_coverage.gpkg", {"units": units}))
-        paths.append(write_overview_map(units, out / "batch_map.html", title=title))
+        paths.append(write_overview_map(units, out / "batch_map.html", title=title, lang=lang,
+                                        labels=_category_labels(jobs, lang)))
     return summary, units, paths
-
-
-def write_overview_map(units: gpd.GeoDataFrame, path: Path, *, title: str) -> Path:
-    """One offline HTML map of every unit, one layer per category coloured by coverage."""
-    import offlinefolium as folium
-
-    from .maps import _display, _e, _element_classes, _features
-
-    JsonData, GeoJsonLayer, _, Legend = _element_classes()
-    keys = [c[len("coverage_pct_"):] for c in units.columns if c.startswith("coverage_pct_")]
-    disp = _display(units.to_crs(3857), 10.0)
-    props = []
-    for r in disp.itertuples():
-        vals = {k: (None if pd.isna(getattr(r, f"coverage_pct_{k}")) else
-                    round(float(getattr(r, f"coverage_pct_{k}")), 1)) for k in keys}
-        ok = [v for v in vals.values() if v is not None]
-        vals["_mean"] = round(sum(ok) / len(ok), 1) if ok else None
-        lines = "".join(f"<tr><td>{_e(k)}</td><td>{'-' if v is None else f'{v:.1f}%'}</td></tr>"
-                        for k, v in vals.items() if k != "_mean")
-        props.append({"t": f"{_e(r.area)} / {_e(r.unit)}",
-                      "p": f"<b>{_e(r.area)} / {_e(r.unit)}</b><table>{lines}</table>",
-                      "v": vals})
-    b = disp.total_bounds
-    m = folium.Map(location=[(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], zoom_start=10, tiles=None,
-                   control_scale=True)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap",
-                     attr='&copy; <a href="https://www.openstreetmap.org/copyright">'
-                          "OpenStreetMap</a> contributors").add_to(m)
-    m.get_root().header.add_child(folium.Element(f"<title>{_e(title)}</title>"),
-                                  name="circle15_title")
-    data = JsonData(_features(disp, props))
-    m.add_child(data, name="circle15_units_data")
-    data_name = data.get_name()
-    ramp = ("function (v) { if (v === null || v === undefined) { return '#bbbbbb'; }"
-            " var t = Math.max(0, Math.min(1, v / 100));"
-            " var r = Math.round(215 + (46 - 215) * t), g = Math.round(48 + (158 - 48) * t),"
-            " b = Math.round(31 + (68 - 31) * t); return 'rgb(' + r + ',' + g + ',' + b + ')'; }")
-    for i, key in enumerate(["_mean", *keys]):
-        style = ("function (f) { var c = (" + ramp + ")(f.properties.v[" + json.dumps(key)
-                 + "]); return {color: '#444', weight: 1, fillColor: c, fillOpacity: 0.7}; }")
-        name = "mean of categories" if key == "_mean" else f"coverage: {key}"
-        m.add_child(GeoJsonLayer(f"units_{key}", _e(name), data_name, style_js=style,
-                                 show=i == 0))
-    m.add_child(Legend("<b>population covered</b>"
-                       "<span class='c15-sw' style='background:rgb(215,48,31)'></span>0% "
-                       "<span class='c15-sw' style='background:rgb(131,103,50)'></span>50% "
-                       "<span class='c15-sw' style='background:rgb(46,158,68)'></span>100% "
-                       "<span class='c15-sw' style='background:#bbb'></span>n/a"))
-    folium.LayerControl(collapsed=False).add_to(m)
-    m.fit_bounds([[float(b[1]), float(b[0])], [float(b[3]), float(b[2])]])
-    write_text(path, m.get_root().render())
-    return path
 
 
 # --- the batch file ------------------------------------------------------------------------------
@@ -655,7 +623,8 @@ def read_batch(path: str | Path, out: Path) -> tuple[str, list[tuple[str | None,
 
 def run_batch_file(path: str | Path, out: str | Path, *, client: Any = None,
                    maps: bool = False, tiles: int | None = None, progress: bool = True,
-                   runner: Callable[[AreaJob, Path], AreaOutcome] = run_area) -> BatchResult:
+                   runner: Callable[[AreaJob, Path], AreaOutcome] = run_area,
+                   lang: str = "zh") -> BatchResult:
     """Run every area of a batch file and write the combined results into ``out``.
 
     Parameters
@@ -673,6 +642,8 @@ def run_batch_file(path: str | Path, out: str | Path, *, client: Any = None,
         Override every area's ``[area] tiles``.
     runner : callable
         The task (default :func:`run_area`); for tests and custom pipelines.
+    lang : {"zh", "en"}
+        Language of the overview map (``batch_map.html``).
 
     Raises
     ------
@@ -692,7 +663,8 @@ def run_batch_file(path: str | Path, out: str | Path, *, client: Any = None,
         outcomes = run_jobs(jobs, out / ".cache", client=client, progress=progress,
                             runner=runner)
         with open_run(out, command="circle15 batch") as run:
-            summary, units, staged = combine_results(outcomes, jobs, run.dir, title=title)
+            summary, units, staged = combine_results(outcomes, jobs, run.dir, title=title,
+                                                     lang=lang)
     paths = [out / p.relative_to(run.dir) for p in staged]
     return BatchResult(outcomes=outcomes, summary=summary, units=units, paths=paths,
                        seconds=time.perf_counter() - t0)

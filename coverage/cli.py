@@ -257,8 +257,9 @@ def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
         if full:
             from .results import results_of
 
-            _write_map(args, cfg, run.dir, _map_target(args, run))
-            _write_report(args, results_of(result, siting), run.dir)
+            results = results_of(result, siting)
+            _write_map(args, results, _map_target(args, run))
+            _write_report(args, results, run.dir)
     _say(*(f"  wrote {p}" for p in _listing(out)))
     if full:
         _say(f"done in {time.perf_counter() - t0:.1f} s")
@@ -273,11 +274,10 @@ def _listing(out: Path) -> list[Path]:
     return files + [Path(os.path.normpath(out / rel)) for rel in manifest.get("external", {})]
 
 
-def _write_map(args: argparse.Namespace, cfg: AreaConfig, results_dir: Path,
-               path: Path) -> Path:
+def _write_map(args: argparse.Namespace, results: Results, path: Path) -> Path:
     from .maps import write_map
 
-    return write_map(cfg, results_dir, path, lang=args.lang)
+    return write_map(results, path, lang=args.lang)
 
 
 def _write_report(args: argparse.Namespace, results: Results, folder: Path) -> list[Path]:
@@ -330,7 +330,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 
     results, out = _read_results(args)
     with open_run(out, extend=True, command="circle15 map") as run:
-        _write_map(args, results.config, out, run.external(_map_path(args)))
+        _write_map(args, results, run.external(_map_path(args)))
     print(f"wrote {_map_path(args)}")
     return 0
 
@@ -402,7 +402,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     with _dask_client(args) as client:
         res = run_batch_file(args.batch, args.out, client=client, maps=args.maps,
-                             tiles=args.tiles, progress=_progress(args))
+                             tiles=args.tiles, progress=_progress(args), lang=args.lang)
     _say(*batch_lines(res))
     _say(*(f"  wrote {p}" for p in res.paths))
     return 0 if not res.failed else 2
@@ -516,6 +516,8 @@ def add_batch_options(p: argparse.ArgumentParser) -> None:
                    help="split each area's computation into N tiles (same results)")
     p.add_argument("--maps", action="store_true",
                    help="also write each area's map and report (slower)")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh",
+                   help="language of the overview map (default zh)")
 
 
 def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:

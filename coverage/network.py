@@ -34,6 +34,7 @@ __all__ = [
     "build_walk_network",
     "load_walk_network",
     "read_ways",
+    "street_lines",
     "walk_network_from_graph",
     "walk_network_from_streets",
     "walk_network_from_ways",
@@ -463,3 +464,35 @@ def load_walk_network(path: str | Path, crs: str, *, clip_to: Any = None) -> Wal
                                  "use a network file that covers the units (and check [area] "
                                  "crs and boundaries)"))
     return net
+
+
+def street_lines(net: WalkNetwork, *, simplify_m: float = 2.0) -> Any:
+    """The network's edges merged into street lines, simplified for display (the ``streets`` layer).
+
+    Edges of the same street (same ``name`` and ``highway``) are merged into continuous lines
+    at the nodes where exactly two of them meet, then simplified by ``simplify_m`` metres. The
+    map, the report's static maps and the QGIS project draw these lines; distances are never
+    measured on them.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``name``, ``highway``, LineString geometry in ``net.crs``; ordered by highway, name and
+        position (deterministic).
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    if net.n_edges == 0:
+        return gpd.GeoDataFrame({"name": [], "highway": []}, geometry=[], crs=net.crs)
+    edges = pd.DataFrame({"name": pd.Series(net.edge_name).fillna("").astype(str),
+                          "highway": pd.Series(net.edge_highway).fillna("").astype(str)})
+    rows: list[tuple[str, str, Any]] = []
+    lines = net.edge_lines
+    for (highway, name), idx in edges.groupby(["highway", "name"], sort=True).indices.items():
+        merged = shapely.line_merge(shapely.multilinestrings(lines[np.sort(idx)]))
+        for part in shapely.get_parts(merged):
+            rows.append((name, highway, part))
+    geoms = shapely.simplify(np.array([r[2] for r in rows], dtype=object), simplify_m)
+    return gpd.GeoDataFrame({"name": [r[0] for r in rows], "highway": [r[1] for r in rows]},
+                            geometry=geoms, crs=net.crs)

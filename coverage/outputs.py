@@ -177,6 +177,11 @@ def write_coverage_files(result: CoverageTables, folder: str | Path,
     }
     for key, iso in result.isochrones.items():
         layers[f"isochrones_{key}"] = iso
+    from .results import streets_of
+
+    streets = streets_of(result)
+    if streets is not None:  # tiled runs keep no network
+        layers["streets"] = streets
     paths = [
         write_csv(csv_table(compounds_table(result.compounds), population_columns=people),
                   out / "compounds.csv"),

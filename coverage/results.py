@@ -20,12 +20,14 @@ import pandas as pd
 
 from .config import AreaConfig
 from .errors import InputError, Problem
+from .network import street_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import CoverageTables
     from .planning import SitingOutcome
 
-__all__ = ["GPKG", "Results", "read_results", "results_of"]
+__all__ = ["GPKG", "Results", "read_results", "results_date", "results_of",
+           "streets_of"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,10 @@ class Results:
         Points with ``snap_dist_m``, ``off_network``, ``on_island``, ``island_gap_m``.
     isochrones : dict of category key -> GeoDataFrame
         One row per scenario; empty when the run drew none (tiled runs).
+    streets : GeoDataFrame or None
+        The walk network merged into street lines and simplified for display (``name``,
+        ``highway``; :func:`coverage.network.street_lines`); None when the run kept no network
+        (tiled runs) or the folder predates the layer.
     summary : DataFrame
         ``summary.csv``.
     islands : DataFrame
@@ -62,6 +68,9 @@ class Results:
         ``sites.csv`` and ``scenarios.csv``.
     out_dir : Path or None
         The folder read, or None for results taken from memory.
+    run_date : str or None
+        The run's date (ISO ``YYYY-MM-DD``) when the run recorded one; maps and reports show
+        :func:`results_date`, never the clock.
     """
 
     config: AreaConfig
@@ -72,11 +81,13 @@ class Results:
     summary: pd.DataFrame
     islands: pd.DataFrame
     isochrones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    streets: gpd.GeoDataFrame | None = None
     candidates: gpd.GeoDataFrame | None = None
     selected_sites: gpd.GeoDataFrame | None = None
     sites: pd.DataFrame | None = None
     scenarios: pd.DataFrame | None = None
     out_dir: Path | None = None
+    run_date: str | None = None
 
     @property
     def has_proposed(self) -> bool:
@@ -87,6 +98,15 @@ class Results:
     def has_sites(self) -> bool:
         """True when the run chose new sites."""
         return self.sites is not None and len(self.sites) > 0
+
+
+def streets_of(result: CoverageTables) -> gpd.GeoDataFrame | None:
+    """A run's ``streets`` layer: its walk network merged into street lines for display.
+
+    None for a tiled run, which keeps no network (:func:`coverage.network.street_lines`).
+    """
+    net = getattr(result, "network", None)  # CoverageResult has one, tiled CoverageTables not
+    return None if net is None else street_lines(net)
 
 
 def results_of(result: CoverageTables, siting: SitingOutcome | None = None) -> Results:
@@ -100,6 +120,7 @@ def results_of(result: CoverageTables, siting: SitingOutcome | None = None) -> R
         summary=result.summary,
         islands=result.islands,
         isochrones=dict(result.isochrones),
+        streets=streets_of(result),
         candidates=None if siting is None else siting.candidates,
         selected_sites=None if siting is None else siting.selected_sites,
         sites=None if siting is None else siting.sites,
@@ -188,9 +209,28 @@ def read_results(out_dir: str | Path, config: AreaConfig) -> Results:
         islands=islands if islands is not None else pd.DataFrame(
             columns=["layer", "id", "name", "gap_m"]),
         isochrones=isochrones,
+        streets=layer("streets"),
         candidates=layer("candidates"),
         selected_sites=layer("selected_sites"),
         sites=_csv(out / "sites.csv", required=False),
         scenarios=_csv(out / "scenarios.csv", required=False),
         out_dir=out,
     )
+
+
+def results_date(results: Results) -> str | None:
+    """The date maps and reports print: ``SOURCE_DATE_EPOCH`` if set, else the run's own date.
+
+    Never the clock, so the same results give the same bytes (reproducible-builds convention:
+    ``SOURCE_DATE_EPOCH`` is seconds since 1970-01-01 UTC). None when neither is known.
+    """
+    import datetime as dt
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date().isoformat()
+        except (ValueError, OverflowError, OSError):
+            log.warning("SOURCE_DATE_EPOCH=%r is not a whole number of seconds: ignored", epoch)
+    return results.run_date

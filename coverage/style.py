@@ -14,6 +14,7 @@ __all__ = [
     "COVERED_COLOUR",
     "NO_DATA_COLOUR",
     "OPTIMAL_COLOUR",
+    "OVERVIEW_CLASSES",
     "PROPOSED_COLOUR",
     "SITE_COLOUR",
     "STREET_COLOUR",
@@ -42,6 +43,16 @@ ALL_CATEGORIES_CLASSES: tuple[tuple[int, str, str], ...] = (
     (6, "#d73027", "missing_six_plus"),
 )
 
+#: Batch overview (coverage % of a unit): lower bound -> colour, fixed 20 % steps. ColorBrewer
+#: YlOrRd, 5 classes, reversed: the least covered units are the darkest red.
+OVERVIEW_CLASSES: tuple[tuple[float, str], ...] = (
+    (0.0, "#bd0026"),
+    (20.0, "#f03b20"),
+    (40.0, "#fd8d3c"),
+    (60.0, "#fecc5c"),
+    (80.0, "#ffffb2"),
+)
+
 NO_DATA_COLOUR = "#bdbdbd"
 STREET_COLOUR = "#9e9e9e"
 BOUNDARY_COLOUR = "#252525"
@@ -55,8 +66,14 @@ def category_colour(index: int) -> str:
     return CATEGORY_COLOURS[index % len(CATEGORY_COLOURS)]
 
 
-def missing_class(n_missing: int) -> int:
-    """Index into :data:`ALL_CATEGORIES_CLASSES` for a compound missing ``n_missing`` categories."""
+def missing_class(n_missing: int, n_categories: int | None = None) -> int:
+    """Index into :data:`ALL_CATEGORIES_CLASSES` for a compound missing ``n_missing`` categories.
+
+    With ``n_categories`` given, a compound missing every category (and at least one) is always
+    in the last, loudest class, also when an area has fewer categories than that class's bound.
+    """
+    if n_categories is not None and n_missing >= n_categories > 0:
+        return len(ALL_CATEGORIES_CLASSES) - 1
     index = 0
     for i, (lower, _, _) in enumerate(ALL_CATEGORIES_CLASSES):
         if n_missing >= lower:

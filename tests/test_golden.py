@@ -33,13 +33,13 @@ SECOND_UNITS = ("海淀区清河街道", "海淀区西三旗街道")
 CSV_FILES = ("compounds.csv", "summary.csv", "sites.csv", "scenarios.csv")
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
-# Map blobs are `var circle15_data_<id> = <json>;` lines (ids are random per render).
-_DATA_LINE = re.compile(r"^var (circle15_data|Circle15Data)_[0-9a-f]+ = (.*);$", re.M)
+# Map blobs are `var circle15_data_<name> = <json>;` lines (see coverage.maps.page).
+_DATA_LINE = re.compile(r"^var circle15_data_([A-Za-z0-9_]+) = (.*);$", re.M)
 
 
-def map_payload(html_text: str) -> list[object]:
-    """Every data blob the map embeds, in page order, parsed as JSON."""
-    return [json.loads(m.group(2)) for m in _DATA_LINE.finditer(html_text)]
+def map_payload(html_text: str) -> dict[str, object]:
+    """Every data blob the map embeds, by name, parsed as JSON."""
+    return {m.group(1): json.loads(m.group(2)) for m in _DATA_LINE.finditer(html_text)}
 
 
 def _run(config: Path, out: Path) -> dict[str, bytes]:

@@ -1,172 +1,297 @@
-"""coverage.maps: the offline coverage map built from a results folder (no browser here)."""
+"""coverage.maps: the offline map pages, built from Results (no browser here; see test_browser)."""
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
-from _results_fixture import XSS_SCRIPT, make_config, make_results
+import shapely
+from _results_fixture import XSS_IMG, XSS_SCRIPT, make_config, make_results
+from shapely.geometry import Polygon, box
 
-from coverage.maps import build_map, write_map
+from coverage import style
+from coverage.config import Category
+from coverage.maps import build_map, build_overview_map, write_map
+from coverage.maps.display import grid_cells, point_budget
+from coverage.results import Results, read_results, results_date
+
+_BLOB = re.compile(r"^var circle15_data_(\w+) = (.*);$", re.M)
 
 
 @pytest.fixture(scope="module")
-def area(tmp_path_factory):
+def results(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("maps")
     cfg = make_config(tmp)
-    return cfg, make_results(tmp, cfg)
+    return read_results(make_results(tmp, cfg), cfg)
 
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("maps_hostile")
     cfg = make_config(tmp)
-    return cfg, make_results(tmp, cfg, hostile=True)
+    return read_results(make_results(tmp, cfg, hostile=True), cfg)
 
 
-def _html(cfg, out, tmp_path, **kw) -> str:
-    return write_map(cfg, out, tmp_path / "m.html", **kw).read_text(encoding="utf-8")
+def _blobs(text: str) -> dict[str, object]:
+    return {m.group(1): json.loads(m.group(2)) for m in _BLOB.finditer(text)}
 
 
-def _data_blobs(text: str) -> list:
-    return [json.loads(m) for m in re.findall(r"var circle15_data_\w+ = (.*);\n", text)]
+def _spec(text: str) -> dict:
+    return json.loads(re.search(r"^var circle15_spec = (.*);$", text, re.M).group(1))
 
 
-def test_map_is_self_contained(area, tmp_path):
-    cfg, out = area
-    text = _html(cfg, out, tmp_path)
-    # no external scripts or stylesheets: Leaflet etc. are inline, so the page works offline
+def test_page_is_self_contained_and_deterministic(results, tmp_path, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    text = write_map(results, tmp_path / "a.html").read_text(encoding="utf-8")
+    # no external scripts, styles or fonts: Leaflet and the plugin are inline (offline)
     assert not re.search(r"<script[^>]+src=", text)
     assert not re.search(r"<link[^>]+stylesheet", text)
-    assert "L.map(" in text and "leaflet" in text.lower()
-    assert "markerClusterGroup" in text
+    assert "cdn." not in text and "jsdelivr" not in text
+    assert "L.map(" in text and "markerClusterGroup" in text and "circle15Map(" in text
     assert "OpenStreetMap" in text  # attribution
-    assert len(text.encode()) < 4_000_000
+    # same results, same bytes: no random element ids, no clock
+    again = write_map(results, tmp_path / "b.html").read_text(encoding="utf-8")
+    assert again == text
+    assert not re.search(r"[0-9a-f]{32}", text)
+    assert len(text.encode()) < 1_500_000
 
 
-def test_layers_named_per_category_in_chinese_and_english(area, tmp_path):
-    cfg, out = area
-    zh = build_map(cfg, out)
-    names = [c.layer_name for c in zh._children.values() if hasattr(c, "layer_name")]
-    for want in ("全部类别", "全部类别（含规划站点）", "小区覆盖：养老驿站", "现有设施：菜市场",
-                 "规划站点", "15 分钟步行范围：养老驿站", "10 分钟步行范围：菜市场",
-                 "候选站点", "推荐站点（按增益排序）", "最优方案", "街道/地区边界"):
-        assert want in names, want
-    en = build_map(cfg, out, lang="en")
-    names_en = [c.layer_name for c in en._children.values() if hasattr(c, "layer_name")]
-    assert "All categories" in names_en and "Facilities: Wet market" in names_en
-    assert not any(re.search(r"[\u4e00-\u9fff]", n) for n in names_en)
-    # isochrones are off by default, the all-categories compounds layer on
-    by_name = {c.layer_name: c for c in zh._children.values() if hasattr(c, "layer_name")}
-    assert by_name["全部类别"].show and not by_name["15 分钟步行范围：养老驿站"].show
+def test_title_date_only_from_source_date_epoch_or_results(results, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert results_date(results) is None
+    assert build_map(results).subtitle == []
+    assert results_date(replace(results, run_date="2026-11-30")) == "2026-11-30"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764547200")  # 2025-12-01 00:00 UTC
+    assert build_map(results).subtitle == ["2025-12-01"]
+    assert "回天地区（测试） · 2025-12-01" in build_map(results).render()
 
 
-def test_compound_data_reprojected_rounded_and_coverage_bits(area, tmp_path):
-    cfg, out = area
-    text = _html(cfg, out, tmp_path)
-    blobs = _data_blobs(text)
-    comp = next(b for b in blobs if isinstance(b, dict) and len(b["features"]) == 10)
-    f0 = comp["features"][0]
-    x, y = f0["geometry"]["coordinates"][0][0]
+def test_layers_groups_and_defaults_in_both_languages(results):
+    zh = build_map(results)
+    keys = [lay.key for lay in zh.layers]
+    assert keys == [
+        "compounds", "isochrones_elderly_station", "isochrones_health_station",
+        "isochrones_wet_market", "boundaries", "facilities_elderly_station",
+        "facilities_health_station", "facilities_wet_market", "proposed", "candidates",
+        "sites_greedy", "sites_optimal"]
+    assert [g.title for g in zh.groups] == ["小区着色与各类别", "情景", "选址", "参考图层", "底图"]
+    by_key = {lay.key: lay for lay in zh.layers}
+    assert by_key["isochrones_wet_market"].label == "10 分钟步行范围：菜市场"
+    assert by_key["facilities_wet_market"].label == "现有设施：菜市场"
+    # on at first: compounds, sited categories' facilities (all three have new_sites), sites;
+    # off: walk areas, candidates
+    assert by_key["compounds"].show and by_key["sites_optimal"].show
+    assert not by_key["isochrones_elderly_station"].show and not by_key["candidates"].show
+    # the colouring is page state: one compound layer, one colouring at a time
+    assert zh.state["colour"] == "all" and [k for k in keys if k.startswith("comp")] == [
+        "compounds"]
+    en = build_map(results, lang="en")
+    texts = [g.title for g in en.groups] + [lay.label for lay in en.layers]
+    texts += [e["text"] for lay in en.layers for e in lay.legend]
+    assert "Facilities: Wet market" in texts and "New sites" in texts
+    assert not any(re.search(r"[\u4e00-\u9fff]", t) for t in texts), texts
+    with pytest.raises(ValueError, match="unknown language"):
+        build_map(results, lang="fr")
+
+
+def test_every_symbol_has_a_legend_entry(results):
+    doc = build_map(results)
+    shapes = {e["symbol"]["shape"] for lay in doc.layers for e in lay.legend}
+    assert {"dot", "cluster", "diamond", "ring", "pin", "star", "fill", "outline"} <= shapes
+    for lay in doc.layers:
+        if lay.kind == "markers":  # the drawn symbol is the legend's
+            assert lay.options["symbol"]["shape"] in {e["symbol"]["shape"] for e in lay.legend}
+
+
+def test_compound_data_reprojected_rounded_with_bits_classes_and_minutes(results, tmp_path):
+    blobs = _blobs(write_map(results, tmp_path / "m.html").read_text(encoding="utf-8"))
+    comp = blobs["compounds"]
+    x, y = comp["features"][0]["geometry"]["coordinates"][0][0]
     assert 116.2 < x < 116.5 and 40.0 < y < 40.1  # EPSG:4326, not metres
     assert all(len(str(v).split(".")[1]) <= 5 for v in (x, y))
-    # coverage bits follow config order; C06 is not covered for elderly stations only,
-    # and covered once the proposed station is built (see _results_fixture)
-    by_name = {f["properties"]["t"]: f["properties"] for f in comp["features"]}
-    assert by_name["天通苑东一区"]["c"] == "011"
-    assert by_name["天通苑东一区"]["w"] == "111"
+    by_name = {f["properties"]["n"]: f["properties"] for f in comp["features"]}
+    # config order; C06 lacks only the elderly station, which the proposed station brings
+    assert by_name["天通苑东一区"]["c"] == "011" and by_name["天通苑东一区"]["cp"] == "111"
+    assert by_name["天通苑东一区"]["k"] == style.missing_class(1)
+    assert by_name["天通苑东一区"]["kp"] == style.missing_class(0)
+    # 清河营 reaches nothing: the loudest class even with only 3 categories
     assert by_name["清河营"]["c"] == "000"
-    pop = by_name["新龙城"]["p"]
-    assert "回龙观" in pop and "800" in pop and "150" in pop and "5.9" in pop
+    assert by_name["清河营"]["k"] == len(style.ALL_CATEGORIES_CLASSES) - 1
+    assert by_name["清河营"]["w"] == [None, None, None]
+    p = by_name["新龙城"]
+    assert (p["u"], p["p"], p["a"]) == ("回龙观", 800, 150)
+    assert p["w"][0] == round(results.compounds.set_index("name").loc[
+        "新龙城", "walk_min_elderly_station"], 1)
 
 
-def test_data_text_escaped_everywhere(hostile, tmp_path):
-    cfg, out = hostile
-    text = _html(cfg, out, tmp_path)
+def test_data_text_cannot_escape_the_script(hostile, tmp_path):
+    text = write_map(hostile, tmp_path / "h.html").read_text(encoding="utf-8")
     assert XSS_SCRIPT not in text and "<img src=x" not in text
-    assert "onerror=alert(2)" in text  # present, but only as escaped text
-    # inside script blocks, data JSON cannot close the script
-    for blob in re.findall(r"var circle15_data_\w+ = (.*);\n", text):
-        assert "</" not in blob and "<" not in blob
-    blobs = json.dumps(_data_blobs(text), ensure_ascii=False)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in blobs
-    assert "&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" in blobs
+    for line in re.findall(r"^var circle15_\w+ = .*$", text, re.M):
+        assert "<" not in line and ">" not in line
+    blobs = json.dumps(_blobs(text), ensure_ascii=False)
+    assert XSS_SCRIPT in blobs and XSS_IMG in blobs  # kept as data, escaped by the page
 
 
 def test_missing_optional_layers(tmp_path):
     cfg = make_config(tmp_path)
-    out = make_results(tmp_path, cfg, with_proposed=False, with_sites=False)
-    m = build_map(cfg, out)
-    names = [c.layer_name for c in m._children.values() if hasattr(c, "layer_name")]
-    assert "全部类别" in names
-    assert "规划站点" not in names and "候选站点" not in names and "最优方案" not in names
-    assert "全部类别（含规划站点）" not in names
+    res = read_results(make_results(tmp_path, cfg, with_sites=False), cfg)
+    doc = build_map(replace(res, proposed=res.proposed.iloc[0:0]))
+    keys = {lay.key for lay in doc.layers}
+    assert "compounds" in keys and not keys & {"proposed", "candidates", "sites_greedy"}
+    assert doc.group("scenario") is None  # no proposed stations: no scenario to choose
+    assert doc.layer("compounds").options["with_proposed"] is False
 
 
-def test_write_map_atomic_and_unknown_lang(area, tmp_path):
-    cfg, out = area
-    target = tmp_path / "maps" / "area_coverage.html"
-    assert write_map(cfg, out, target) == target
-    assert target.stat().st_size > 100_000
-    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temp left
-    with pytest.raises(ValueError, match="unknown language"):
-        build_map(cfg, out, lang="fr")
+def test_extra_layer_builder(results):
+    from coverage.maps import Layer
+
+    def add_plan(ctx, doc):
+        data = doc.add_data("plan", {"type": "FeatureCollection", "features": []})
+        doc.add_layer(Layer("plan", "markers", "sites", "方案", data,
+                            options={"symbol": {"shape": "square", "colour": "#000"}}))
+
+    doc = build_map(results, extra_layers=(add_plan,))
+    assert doc.layers[-1].key == "plan" and "var circle15_data_plan = " in doc.render()
+    with pytest.raises(ValueError, match="already"):
+        doc.add_data("plan", {})
+
+
+def test_streets_layer_is_the_network_merged(sample_result):
+    from coverage.network import street_lines
+
+    net = sample_result.network
+    streets = street_lines(net, simplify_m=0.0)
+    assert len(streets) < net.n_edges / 2  # merged into street lines
+    assert streets.crs == net.crs and set(streets.columns) == {"name", "highway", "geometry"}
+    assert streets.geometry.length.sum() == pytest.approx(net.edge_length_m.sum(), rel=1e-9)
+    # every edge lies on its street line
+    lines = shapely.union_all(streets.geometry.to_numpy())
+    mid = shapely.line_interpolate_point(net.edge_lines, 0.5, normalized=True)
+    assert shapely.distance(mid, lines).max() < 1e-6
+    simplified = street_lines(net)
+    assert len(shapely.get_coordinates(simplified.geometry.to_numpy())) <= len(
+        shapely.get_coordinates(streets.geometry.to_numpy()))
+    assert street_lines(net).equals(street_lines(net))  # deterministic
+
+
+def test_missing_class_all_missing_is_loudest():
+    last = len(style.ALL_CATEGORIES_CLASSES) - 1
+    assert [style.missing_class(n) for n in (0, 1, 2, 3, 4, 5, 6, 12)] == [
+        0, 1, 2, 2, 3, 3, 4, 4]
+    assert style.missing_class(3, 3) == last and style.missing_class(2, 3) == 2
+    assert style.missing_class(0, 0) == 0
+
+
+def test_grid_cells_and_point_budget():
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 10_000, (5000, 2))
+    cells = grid_cells(xy, 400)
+    assert len(cells.count) <= 400 and cells.count.sum() == 5000
+    assert cells.cell_m in (100.0, 200.0, 400.0, 800.0, 1600.0)
+    assert len(grid_cells(xy, 10_000).count) > 400  # small cells when allowed
+    # order-independent
+    again = grid_cells(xy[::-1], 400)
+    assert np.allclose(np.sort(cells.count), np.sort(again.count))
+    assert point_budget([10, 50_000, 30_000, 5], 20_000) == [False, True, True, False]
+    assert point_budget([10, 20], 20_000) == [False, False]
+
+
+def _synthetic(tmp_path, n_comp: int, n_fac: int, n_cat: int = 12, iso: bool = True):
+    """Results of ``n_comp`` compounds and ``n_fac`` facilities in ``n_cat`` categories."""
+    cfg0 = make_config(tmp_path)
+    cats = tuple(Category(f"cat{i:02d}", f"类别{i}", f"Category {i}", 15, 1.0)
+                 for i in range(n_cat))
+    cfg = replace(cfg0, categories=cats)
+    rng = np.random.default_rng(0)
+    x0, y0 = 440_000, 4_430_000
+    xs, ys = rng.uniform(0, 12_000, n_comp), rng.uniform(0, 9_000, n_comp)
+    comp = pd.DataFrame({"id": [f"C{i}" for i in range(n_comp)],
+                         "name": [f"小区{i}号院" for i in range(n_comp)],
+                         "unit": [f"单元{i % 7}" for i in range(n_comp)],
+                         "population": rng.integers(300, 5000, n_comp),
+                         "population_60plus": rng.integers(50, 900, n_comp)})
+    for c in cats:
+        for suf in ("", "_with_proposed"):
+            w = rng.uniform(1, 30, n_comp).round(2)
+            comp[f"walk_min_{c.key}{suf}"] = w
+            comp[f"covered_{c.key}{suf}"] = w <= 15
+    ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)  # 24-vertex blocks
+    geoms = [Polygon(np.c_[x0 + x + 60 * np.cos(ang), y0 + y + 45 * np.sin(ang)])
+             for x, y in zip(xs, ys, strict=True)]
+    units = gpd.GeoDataFrame({"name": [f"单元{i}" for i in range(7)]},
+                             geometry=[box(x0 + i * 1700, y0, x0 + (i + 1) * 1700, y0 + 9000)
+                                       for i in range(7)], crs="EPSG:32650")
+    fac = gpd.GeoDataFrame(
+        {"id": [f"F{i}" for i in range(n_fac)], "name": [f"设施{i}" for i in range(n_fac)],
+         "category": [cats[i % n_cat].key for i in range(n_fac)], "source": "osm",
+         "status": "existing", "snap_dist_m": 5.0, "off_network": False},
+        geometry=gpd.points_from_xy(x0 + rng.uniform(0, 12_000, n_fac),
+                                    y0 + rng.uniform(0, 9_000, n_fac)), crs="EPSG:32650")
+    isochrones = {}
+    for c in cats if iso else ():
+        pts = gpd.GeoSeries(gpd.points_from_xy(x0 + rng.uniform(0, 12_000, 60),
+                                               y0 + rng.uniform(0, 9_000, 60)))
+        isochrones[c.key] = gpd.GeoDataFrame(
+            {"category": [c.key], "scenario": ["existing"]},
+            geometry=[pts.buffer(700, quad_segs=16).union_all()], crs="EPSG:32650")
+    empty = gpd.GeoDataFrame({"name": [], "category": []}, geometry=[], crs="EPSG:32650")
+    return Results(config=cfg, boundaries=units,
+                   compounds=gpd.GeoDataFrame(comp, geometry=geoms, crs="EPSG:32650"),
+                   facilities=fac, proposed=empty, summary=pd.DataFrame(),
+                   islands=pd.DataFrame(), isochrones=isochrones)
 
 
 def test_huitian_scale_map_under_10_mb(tmp_path):
     """~1,000 compounds, ~1,500 facilities, 12 categories stay well under 10 MB."""
-    import numpy as np
-    import pandas as pd
-    from shapely.geometry import Polygon, box
+    path = write_map(_synthetic(tmp_path, 1000, 1500), tmp_path / "big.html")
+    assert path.stat().st_size < 10_000_000, path.stat().st_size
 
-    from coverage.config import Category
 
-    cfg0 = make_config(tmp_path)
-    cats = tuple(Category(f"cat{i:02d}", f"类别{i}", f"Category {i}", 15, 1.0)
-                 for i in range(12))
-    from dataclasses import replace
-    cfg = replace(cfg0, categories=cats)
-    out = tmp_path / "big"
-    out.mkdir()
-    rng = np.random.default_rng(0)
-    x0, y0 = 440_000, 4_430_000
-    n = 1000
-    xs, ys = rng.uniform(0, 12_000, n), rng.uniform(0, 9_000, n)
-    comp = pd.DataFrame({"id": [f"C{i}" for i in range(n)],
-                         "name": [f"小区{i}号院" for i in range(n)],
-                         "unit": [f"单元{i % 7}" for i in range(n)],
-                         "population": rng.integers(300, 5000, n),
-                         "population_60plus": rng.integers(50, 900, n)})
-    for c in cats:
-        for suf in ("", "_with_proposed"):
-            w = rng.uniform(1, 30, n).round(2)
-            comp[f"walk_min_{c.key}{suf}"] = w
-            comp[f"covered_{c.key}{suf}"] = w <= 15
-    # 24-vertex polygons, like street blocks
-    ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)
-    geoms = [Polygon(np.c_[x0 + x + 60 * np.cos(ang), y0 + y + 45 * np.sin(ang)])
-             for x, y in zip(xs, ys, strict=True)]
-    gpkg = out / "coverage.gpkg"
-    gpd.GeoDataFrame(comp, geometry=geoms, crs="EPSG:32650").to_file(gpkg, layer="compounds")
-    gpd.GeoDataFrame({"name": [f"单元{i}" for i in range(7)]},
-                     geometry=[box(x0 + i * 1700, y0, x0 + (i + 1) * 1700, y0 + 9000)
-                               for i in range(7)], crs="EPSG:32650").to_file(
-        gpkg, layer="boundaries")
-    m = 1500
-    gpd.GeoDataFrame({"id": range(m), "name": [f"设施{i}" for i in range(m)],
-                      "category": [cats[i % 12].key for i in range(m)], "source": "osm",
-                      "status": "existing", "snap_dist_m": 5.0, "off_network": False},
-                     geometry=gpd.points_from_xy(x0 + rng.uniform(0, 12_000, m),
-                                                 y0 + rng.uniform(0, 9_000, m)),
-                     crs="EPSG:32650").to_file(gpkg, layer="facilities")
-    for c in cats:  # an isochrone of ~60 facility buffers per category
-        pts = gpd.GeoSeries(gpd.points_from_xy(x0 + rng.uniform(0, 12_000, 60),
-                                               y0 + rng.uniform(0, 9_000, 60)))
-        gpd.GeoDataFrame({"category": [c.key], "scenario": ["existing"]},
-                         geometry=[pts.buffer(700, quad_segs=16).union_all()],
-                         crs="EPSG:32650").to_file(gpkg, layer=f"isochrones_{c.key}")
-    path = write_map(cfg, out, tmp_path / "big.html")
-    size = path.stat().st_size
-    assert size < 10_000_000, size
+def test_100000_facilities_are_counted_in_cells_and_the_page_stays_small(tmp_path):
+    res = _synthetic(tmp_path, 200, 100_000, iso=False)
+    doc = build_map(res)
+    text = doc.render()
+    assert len(text.encode()) < 10_000_000, len(text.encode())
+    fac = _blobs(text)["facilities"]
+    # every facility is drawn: as a point or inside a cell's count
+    assert len(fac["x"]) + sum(fac["cells"]["count"]) == 100_000
+    assert len(fac["x"]) + len(fac["cells"]["x"]) <= 25_000
+    # and the legend says which categories are counted in cells
+    cell_legends = [e["text"] for lay in doc.layers for e in lay.legend
+                    if e["symbol"]["shape"] == "cell"]
+    assert cell_legends and all("8,334" in t or "8,333" in t for t in cell_legends)
+
+
+def test_overview_map_classes_labels_and_popups(tmp_path):
+    units = gpd.GeoDataFrame(
+        {"area": ["甲区", "甲区", "乙区"], "unit": ["一街道", "二街道", XSS_SCRIPT],
+         "coverage_pct_elderly_station": [12.5, 55.0, None],
+         "coverage_pct_wet_market": [90.0, 100.0, 40.0]},
+        geometry=[box(116.30, 40.00, 116.32, 40.02), box(116.32, 40.00, 116.34, 40.02),
+                  box(116.34, 40.00, 116.36, 40.02)], crs=4326)
+    labels = {"elderly_station": "养老驿站", "wet_market": "菜市场"}
+    doc = build_overview_map(units, title="北京", labels=labels)
+    text = doc.render()
+    assert doc.title == "北京：各单元覆盖率" and 'lang="zh"' in text
+    radio = doc.group("colour").options["items"]
+    assert [i["label"] for i in radio] == ["各类别平均", "养老驿站", "菜市场"]
+    lay = doc.layer("units")
+    assert [c["lower"] for c in lay.options["classes"]] == [0, 20, 40, 60, 80]
+    assert [c["colour"] for c in lay.options["classes"]] == [
+        c for _, c in style.OVERVIEW_CLASSES]
+    feats = _blobs(text)["units"]["features"]
+    p = feats[0]["properties"]
+    assert p["rows"] == [["养老驿站", "12.5%"], ["菜市场", "90.0%"], ["各类别平均", "51.2%"]]
+    assert feats[2]["properties"]["v"]["elderly_station"] is None
+    assert _blobs(text)["unit_labels"]["t"] == ["一街道", "二街道", XSS_SCRIPT]
+    assert XSS_SCRIPT not in text
+    en = build_overview_map(units, title="Beijing", lang="en", labels={"wet_market": "Market"})
+    assert [i["label"] for i in en.group("colour").options["items"]] == [
+        "Mean of categories", "elderly_station", "Market"]
+    assert _spec(en.render())["lang"] == "en"
