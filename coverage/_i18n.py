@@ -85,8 +85,9 @@ _T: dict[str, tuple[str, str]] = {
     "streets": ("步行路网", "Walk network (streets)"),
     "basemap_osm": ("OpenStreetMap 底图", "OpenStreetMap"),
     "basemap_none": ("无底图", "No basemap"),
-    "tiles_failed": ("底图无法加载（离线？）：已显示步行路网", "Basemap tiles unavailable "
-                     "(offline?): the walk network is drawn instead"),
+    "tiles_failed": ("底图无法加载（离线？）", "Basemap tiles unavailable (offline?)"),
+    "tiles_failed_streets": ("底图无法加载（离线？）：已显示步行路网", "Basemap tiles unavailable "
+                             "(offline?): the walk network is drawn instead"),
     "missing_none": ("全部类别可达", "All categories within reach"),
     "missing_one": ("缺 1 类", "1 category missing"),
     "missing_two_three": ("缺 2–3 类", "2–3 categories missing"),
@@ -113,8 +114,9 @@ _T: dict[str, tuple[str, str]] = {
     "proposed_diamond": ("规划站点", "Proposed station"),
     "units_legend": ("街道/地区边界", "Unit boundary"),
     "streets_legend": ("步行路网（显示已简化）", "Walk network (simplified for display)"),
-    "iso_legend": ("{label}：{minutes:g} 分钟步行范围（封闭小街区已填充）",
-                   "{label}: {minutes:g}-min walk area (small enclosed blocks filled)"),
+    "iso_legend": ("{label}：{minutes:g} 分钟步行范围（小于 {ha:g} 公顷的封闭街区已填充）",
+                   "{label}: {minutes:g}-min walk area (enclosed blocks under {ha:g} ha "
+                   "filled)"),
     "show_panel": ("图层", "Layers"),
     "hide": ("收起", "Hide"),
     "ov_mean": ("各类别平均", "Mean of categories"),

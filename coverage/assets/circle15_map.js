@@ -224,6 +224,9 @@
     var o = spec.options, d = blob(spec.data), k = o.category;
     var group = o.cluster ? L.markerClusterGroup({
       showCoverageOnHover: false, maxClusterRadius: 40, chunkedLoading: true,
+      chunkProgress: function (done, total) {
+        if (done === total && page.legend) { setTimeout(function () { page.sync(); }, 0); }
+      },
       iconCreateFunction: function (c) {
         return icon({shape: 'cluster'}, String(c.getChildCount()), o.colour);
       }
@@ -251,7 +254,19 @@
     }
     if (o.cluster) { group.addLayers(markers); } else { markers.forEach(function (m) {
       group.addLayer(m); }); }
-    return {layer: group, legend: function () { return {entries: spec.legend}; }};
+    /* the bubble is explained while some bubble of this layer is drawn */
+    function hasClusters() {
+      var any = false;
+      if (!o.cluster || !page.map.hasLayer(group)) { return false; }
+      group._featureGroup.eachLayer(function (l) { if (l instanceof L.MarkerCluster) { any = true; } });
+      return any;
+    }
+    if (o.cluster) { group.on('animationend', function () { page.sync(); }); }
+    return {layer: group, legend: function () {
+      return {entries: spec.legend.filter(function (e) {
+        return e.symbol.shape !== 'cluster' || hasClusters();
+      })};
+    }};
   };
 
   R.markers = function (page, spec) {
@@ -355,6 +370,7 @@
     this.sync();
     this.fit();
     map.on('zoomend moveend', function () { self.declutter(); });
+    map.on('zoomend', function () { self.sync(); });
     map.on('overlayadd overlayremove layeradd', function () { self.declutter(); });
     this.declutter();
   };
@@ -362,8 +378,8 @@
   Page.prototype.tilesFailed = function () {
     if (this.offline) { return; }
     this.offline = true;
-    this.noticeEl.textContent = this.spec.labels.tiles_failed || '';
-    var streets = this.layers.streets;
+    var streets = this.layers.streets, words = this.spec.labels;
+    this.noticeEl.textContent = (streets ? words.tiles_failed_streets : words.tiles_failed) || '';
     if (streets && !this.map.hasLayer(streets.layer)) {
       this.map.addLayer(streets.layer); this.sync();
     }

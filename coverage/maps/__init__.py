@@ -72,7 +72,8 @@ def page_labels(ctx: MapContext) -> dict[str, str]:
     """
     keys = ("layers", "legend", "hide", "show_panel", "col_colour", "col_facilities",
             "col_walk_area", "unit", "population", "population_60plus", "category", "walk_min",
-            "limit_min", "walk_min_proposed", "tiles_failed", "scenario_existing",
+            "limit_min", "walk_min_proposed", "tiles_failed", "tiles_failed_streets",
+            "scenario_existing",
             "scenario_with_proposed", "beyond", "beyond_note", "n_of_cats", "cat_within",
             "cat_beyond", "legend_compounds", "cell_popup", "source", "status", "off_network")
     return {k: str(tr(k, ctx.lang)) for k in keys}

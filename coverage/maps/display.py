@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "COORD_DECIMALS",
+    "ISOCHRONE_HOLE_M2",
     "MAX_POINTS",
     "MAX_STREET_VERTICES",
     "SIMPLIFY_M",
@@ -31,6 +32,8 @@ __all__ = [
     "grid_cells",
     "lonlat",
     "num",
+    "point_budget",
+    "text",
     "to_display",
 ]
 
@@ -45,7 +48,7 @@ MAX_POINTS = 20_000
 MAX_STREET_VERTICES = 250_000
 #: Holes in an isochrone smaller than this are filled for display (m²): a street block whose
 #: surrounding streets are all within reach reads as reached, not as a gap.
-ISOCHRONE_HOLE_M2 = 200_000.0
+ISOCHRONE_HOLE_M2 = 500_000.0
 
 
 def _round(geoms: NDArray[np.object_]) -> NDArray[np.object_]:

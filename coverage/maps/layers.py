@@ -19,6 +19,7 @@ import shapely
 from .. import style
 from .context import MapContext
 from .display import (
+    ISOCHRONE_HOLE_M2,
     MAX_STREET_VERTICES,
     SIMPLIFY_M,
     feature_collection,
@@ -250,7 +251,8 @@ def add_facilities(ctx: MapContext, doc: MapDocument) -> None:
 
 
 def _point_rows(ctx: MapContext, r: dict[str, Any]) -> list[list[str]]:
-    rows = [[ctx.t("category"), ctx.labels.get(r.get("category"), text(r.get("category")))]]
+    key = text(r.get("category"))
+    rows = [[ctx.t("category"), ctx.labels.get(key, key)]]
     if text(r.get("source")):
         rows.append([ctx.t("source"), text(r.get("source"))])
     if bool(r.get("off_network", False)):
@@ -295,7 +297,8 @@ def add_isochrones(ctx: MapContext, doc: MapDocument) -> None:
                      "style": {"color": colour, "weight": 1.5, "fillColor": colour,
                                "fillOpacity": 0.28}},
             legend=[_entry(symbol("fill", colour), ctx.t(
-                "iso_legend", label=ctx.labels[cat.key], minutes=cat.minutes))],
+                "iso_legend", label=ctx.labels[cat.key], minutes=cat.minutes,
+                ha=ISOCHRONE_HOLE_M2 / 10_000))],
         ))
 
 
@@ -337,13 +340,13 @@ def _cumulative(ctx: MapContext) -> dict[tuple[str, str, str], float]:
 
 def _site_props(ctx: MapContext, r: dict[str, Any], method: str,
                 cum: dict[tuple[str, str, str], float]) -> dict[str, Any]:
-    key = r.get("category")
-    label = ctx.labels.get(key, text(key))
+    key = text(r.get("category"))
+    label = ctx.labels.get(key, key)
     rank = num(r.get("rank"))
     rows = [[ctx.t("category"), label], [ctx.t("method"), ctx.t(f"method_{method}")],
             [ctx.t("rank"), "" if rank is None else str(rank)],
             [ctx.t("gain"), f"{num(r.get('gain_demand')) or 0:,}"]]
-    pct = cum.get((method, text(key), text(r.get("candidate_id"))))
+    pct = cum.get((method, key, text(r.get("candidate_id"))))
     if pct is not None and pct == pct:
         rows.append([ctx.t("cum_pct"), f"{pct:.1f}"])
     return {"title": text(r.get("name")) or text(r.get("candidate_id")), "rows": rows,

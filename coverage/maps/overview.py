@@ -91,7 +91,7 @@ def build_overview_map(units: gpd.GeoDataFrame, *, title: str, lang: str = "zh",
         labels={k: str(tr(k, lang)) for k in ("layers", "legend", "hide", "show_panel",
                                                "tiles_failed")},
         state={"colour": MEAN_KEY, "scenario": "existing", "base": "osm"},
-        extra={"attribution": str(tr("attribution", lang))},
+        extra={"title_state": "colour"},
     )
     doc.add_group(Group("colour", str(tr("ov_colour_by", lang)), kind="radio", options={
         "state": "colour",
