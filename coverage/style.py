@@ -43,14 +43,16 @@ ALL_CATEGORIES_CLASSES: tuple[tuple[int, str, str], ...] = (
     (6, "#d73027", "missing_six_plus"),
 )
 
-#: Batch overview (coverage % of a unit): lower bound -> colour, fixed 20 % steps. ColorBrewer
-#: YlOrRd, 5 classes, reversed: the least covered units are the darkest red.
+#: Batch overview (coverage % of a unit): lower bound -> colour. Fixed 10 % steps above 50 %,
+#: where units differ in practice, and one class below; ColorBrewer YlOrRd (6 classes),
+#: reversed: the least covered units are the darkest red.
 OVERVIEW_CLASSES: tuple[tuple[float, str], ...] = (
     (0.0, "#bd0026"),
-    (20.0, "#f03b20"),
-    (40.0, "#fd8d3c"),
-    (60.0, "#fecc5c"),
-    (80.0, "#ffffb2"),
+    (50.0, "#f03b20"),
+    (60.0, "#fd8d3c"),
+    (70.0, "#feb24c"),
+    (80.0, "#fed976"),
+    (90.0, "#ffffb2"),
 )
 
 NO_DATA_COLOUR = "#bdbdbd"

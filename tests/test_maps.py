@@ -282,7 +282,8 @@ def test_overview_map_classes_labels_and_popups(tmp_path):
     radio = doc.group("colour").options["items"]
     assert [i["label"] for i in radio] == ["各类别平均", "养老驿站", "菜市场"]
     lay = doc.layer("units")
-    assert [c["lower"] for c in lay.options["classes"]] == [0, 20, 40, 60, 80]
+    assert [c["lower"] for c in lay.options["classes"]] == [0, 50, 60, 70, 80, 90]
+    assert [c["label"] for c in lay.options["classes"]][:2] == ["< 50%", "50–60%"]
     assert [c["colour"] for c in lay.options["classes"]] == [
         c for _, c in style.OVERVIEW_CLASSES]
     feats = _blobs(text)["units"]["features"]

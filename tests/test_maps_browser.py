@@ -334,8 +334,8 @@ def test_batch_overview_map(driver, tmp_path, shots):
     fills = driver.execute_script(
         "return Array.from(document.querySelectorAll('path.c15-unit'))"
         ".map(function (p) { return p.getAttribute('fill'); });")
-    assert fills == [style.OVERVIEW_CLASSES[0][1], style.OVERVIEW_CLASSES[2][1],
-                     style.NO_DATA_COLOUR, style.OVERVIEW_CLASSES[4][1]]
+    assert fills == [style.OVERVIEW_CLASSES[0][1], style.OVERVIEW_CLASSES[1][1],
+                     style.NO_DATA_COLOUR, style.OVERVIEW_CLASSES[5][1]]
     assert "养老驿站" in driver.find_element("css selector", ".c15-title").text
     driver.execute_script("circle15Layers.units.eachLayer(function (g) {"
                           " if (g.eachLayer) { g.eachLayer(function (l) {"

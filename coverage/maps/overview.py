@@ -1,7 +1,8 @@
 """The batch overview map: every unit of every area, coloured by coverage, one category at a time.
 
-Units are coloured in fixed 20 % classes of population-weighted coverage (ColorBrewer YlOrRd,
-reversed: the least covered units are the darkest, :data:`coverage.style.OVERVIEW_CLASSES`); a
+Units are coloured in fixed classes of population-weighted coverage (10 % steps above 50 %;
+ColorBrewer YlOrRd reversed: the least covered are the darkest, see
+:data:`coverage.style.OVERVIEW_CLASSES`); a
 radio group picks the category (or the mean over categories); each unit has a name label and a
 popup with its coverage for every category.
 """
@@ -31,7 +32,7 @@ _PREFIX = "coverage_pct_"
 def _classes() -> list[dict[str, Any]]:
     """The colour classes, each with its range as a label (``"20–40%"``)."""
     upper = [lo for lo, _ in style.OVERVIEW_CLASSES[1:]] + [100.0]
-    return [{"lower": lo, "colour": col, "label": f"{lo:g}–{hi:g}%"}
+    return [{"lower": lo, "colour": col, "label": f"< {hi:g}%" if lo == 0 else f"{lo:g}–{hi:g}%"}
             for (lo, col), hi in zip(style.OVERVIEW_CLASSES, upper, strict=True)]
 
 
