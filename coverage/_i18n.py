@@ -188,6 +188,10 @@ _T: dict[str, tuple[str, str]] = {
     "scenario_greedy": ("新增推荐站点", "With ranked new sites"),
     "scenario_optimal": ("最优方案", "Optimal selection"),
     "scenario_set_cover": ("全覆盖方案", "Full-coverage selection"),
+    "scenario_joint_plan": ("联合方案（各类别统筹，一处空间一个设施）",
+                            "Joint plan (all categories, one facility per space)"),
+    "scenario_independent_plan": ("各类别单独最优（可能重复占用空间）",
+                                  "Each category on its own (may use a space twice)"),
     "scenario_optimal_k": ("最优方案（新增至多 {k} 处）", "Optimal selection (up to {k} new "
                            "sites)"),
     "scenario_greedy_k": ("贪心排序前 {k} 处", "Greedy ranking, top {k}"),
@@ -227,6 +231,7 @@ _T: dict[str, tuple[str, str]] = {
                        "Values are population-weighted coverage now (%)."),
     "sites_added": ("新增站点数", "Sites added"),
     "demand_covered": ("覆盖需求人口", "Demand covered"),
+    "demand_served": ("容量内服务人口", "Demand served (within capacity)"),
     "change_pp": ("变化（百分点）", "Change (points)"),
     "all_units": ("全部", "All"),
     "name": ("名称", "Name"),

@@ -27,8 +27,9 @@ from .errors import Circle15Error, InputError, Problem
 
 if TYPE_CHECKING:  # pragma: no cover
     from .batch import BatchResult
-    from .config import AreaConfig, Category
+    from .config import AreaConfig, Category, PlanConfig
     from .inputs import StudyInputs
+    from .jointplan.stage import PlanOutcome
     from .pipeline import CoverageResult
     from .planning import SitingOutcome
     from .results import Results
@@ -161,6 +162,44 @@ def siting_lines(cfg: AreaConfig, siting: SitingOutcome) -> list[str]:
     return lines
 
 
+def plan_lines(plan: PlanOutcome) -> list[str]:
+    """The joint plan: per category the spaces and served demand, the independent answers'
+    gap and double-booked spaces, existing facilities over capacity."""
+    s = plan.served[plan.served["unit"] == "ALL"].set_index(["category", "scenario"])
+    n_spaces = len(plan.spaces)
+    n_area = int(plan.spaces["floor_area_m2"].notna().sum()) if "floor_area_m2" in plan.spaces \
+        else 0
+    lines = [f"Joint plan ({', '.join(f'{c.key} {c.new_sites}' for c in plan.categories)} on "
+             f"{n_spaces} candidate spaces, {n_area} with a floor area"
+             f"{'; with capacities' if plan.capacitated else ''}): "
+             f"{plan.joint.status}, {plan.joint.solve_s + plan.independent.solve_s:.1f} s"]
+    for cat in plan.categories:
+        ex, jp = s.loc[(cat.key, "existing")], s.loc[(cat.key, "joint_plan")]
+        ids = plan.plan[(plan.plan["method"] == "joint_plan")
+                        & (plan.plan["category"] == cat.key)]["space_id"]
+        what = "served" if plan.capacitated else "covered"
+        lines.append(
+            f"  {cat.label} ({cat.key}): {len(ids)} new in {', '.join(ids) or 'no space'}; "
+            f"{ex.served_pct:.1f}% -> {jp.served_pct:.1f}% of {_demand_label(cat)} {what} "
+            f"(+{jp.demand_served - ex.demand_served:,.0f})")
+    booked = plan.double_booked()
+    alone = "each category planned on its own"
+    if not booked:
+        lines.append(f"  {alone}: no space used twice (the joint plan is each one's best)")
+    else:
+        spaces = "; ".join(f"{space} ({', '.join(keys)})" for space, keys in booked.items())
+        verdict = (f"serves {plan.gap:,.0f} more on paper" if plan.gap > 0.5
+                   else "the joint plan serves as many without that")
+        lines.append(f"  {alone} would put two facilities into {spaces}: {verdict}")
+    u = plan.utilisation
+    over = u[(u["scenario"] == "existing") & u["over_capacity"].astype(bool)]
+    if len(over):
+        counts = over.groupby("category", sort=False).size()
+        lines.append("  existing facilities with more demand than capacity: " + ", ".join(
+            f"{n} {key}" for key, n in counts.items()) + " (utilisation.csv)")
+    return lines
+
+
 def batch_lines(res: BatchResult) -> list[str]:
     """Areas done, and every problem of each failed area (indented under its name)."""
     n_ok = sum(o.status == "ok" for o in res.outcomes)
@@ -195,20 +234,38 @@ def _wants_sites(args: argparse.Namespace, cfg: AreaConfig) -> bool:
                 or any(c.new_sites > 0 for c in cfg.categories))
 
 
+def _plan_config(args: argparse.Namespace, cfg: AreaConfig) -> PlanConfig | None:
+    """What the joint plan plans: ``circle15 plan`` always, ``run`` when the config asks."""
+    from dataclasses import replace
+
+    from .config import PlanConfig
+
+    if args.command != "plan":
+        return cfg.plan if args.command == "run" else None
+    base = cfg.plan or PlanConfig()
+    return replace(base, categories=tuple(args.category or base.categories),
+                   given_proposed=args.given_proposed or base.given_proposed)
+
+
 def _compute(args: argparse.Namespace, inputs: StudyInputs, *,
-             sites: bool) -> tuple[CoverageResult, SitingOutcome | None]:
+             sites: bool) -> tuple[CoverageResult, SitingOutcome | None, PlanOutcome | None]:
     from .pipeline import analyze
 
     result = analyze(inputs, progress=_progress(args))
-    if not sites:
-        return result, None
-    from .planning import select_sites
+    siting = None
+    if sites:
+        from .planning import select_sites
 
-    siting = select_sites(
-        result, categories=getattr(args, "category", None), k=getattr(args, "k", None),
-        generate=True if getattr(args, "generate_candidates", False) else None,
-        given_proposed=getattr(args, "given_proposed", False), progress=_progress(args))
-    return result, siting
+        siting = select_sites(
+            result, categories=getattr(args, "category", None), k=getattr(args, "k", None),
+            generate=True if getattr(args, "generate_candidates", False) else None,
+            given_proposed=getattr(args, "given_proposed", False), progress=_progress(args))
+    settings = _plan_config(args, inputs.config)
+    if settings is None:
+        return result, siting, None
+    from .jointplan.stage import plan_joint
+
+    return result, siting, plan_joint(result, settings, progress=_progress(args))
 
 
 def _scenario(args: argparse.Namespace, inputs: StudyInputs) -> tuple[Any, StudyInputs]:
@@ -249,15 +306,17 @@ def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
             write_scenario_files(run.dir, scenario)  # results elsewhere name their plan
         if full:
             write_inputs(inputs, run.dir, progress=_progress(args))
-        result, siting = _compute(args, inputs, sites=sites)
+        result, siting, plan = _compute(args, inputs, sites=sites)
         _say(*coverage_lines(result))
         if siting is not None:
             _say(*siting_lines(cfg, siting))
-        write_coverage_files(result, run.dir, siting, progress=_progress(args))
+        if plan is not None:
+            _say(*plan_lines(plan))
+        write_coverage_files(result, run.dir, siting, plan=plan, progress=_progress(args))
         if full:
             from .results import results_of
 
-            results = results_of(result, siting)
+            results = results_of(result, siting, plan)
             _write_map(args, results, _map_target(args, run))
             _write_report(args, results, run.dir)
     _say(*(f"  wrote {p}" for p in _listing(out)))
@@ -304,6 +363,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     return _coverage_run(args, sites=_wants_sites(args, cfg), full=True)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """``circle15 plan``: coverage and the joint plan of several categories."""
+    return _coverage_run(args, sites=False, full=False)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -504,6 +568,14 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
 
+def add_plan_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--category", action="append",
+                   help="category key to plan (repeatable; default: [plan] categories, or "
+                        "those with new_sites)")
+    p.add_argument("--given-proposed", action="store_true",
+                   help="treat the planned stations as existing facilities")
+
+
 def add_batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("batch", help="batch file (TOML: [[area]] configs or one [split])")
     p.add_argument("--out", required=True, help="output folder")
@@ -601,6 +673,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("analyze", cmd_analyze, "walking coverage of every compound and category")
     add("sites", cmd_sites, "rank candidate sites and choose new ones (also writes coverage)",
         add_sites_options)
+    add("plan", cmd_plan, "plan all categories at once on the candidate spaces, with floor "
+        "areas and capacities (also writes coverage)", add_plan_options)
     add("map", cmd_map, "the interactive coverage map from an output folder", add_lang_options,
         add_map_options)
     add("report", cmd_report, "report.html, report.xlsx and sensitivity.csv (and --pdf: "

@@ -29,6 +29,7 @@ from .validate import (
     parse_boundaries,
     parse_compounds,
     parse_points,
+    plan_input_problems,
 )
 
 __all__ = ["COMPOUND_COLUMNS", "StudyInputs", "load_inputs", "summarize_inputs"]
@@ -240,9 +241,13 @@ def load_inputs(config: AreaConfig) -> StudyInputs:
     proposed = _points(config.proposed, "proposed", config, load_area, problems)
     problems.extend(check_duplicate_ids([facilities, proposed]))
     candidates = None
+    n_before = len(problems)
     if config.candidates is not None:
         candidates = _points((config.candidates,), "candidates", config, load_area, problems)
         problems.extend(check_duplicate_ids([candidates]))
+    if config.candidates is not None and len(problems) == n_before:  # else those come first
+        problems.extend(plan_input_problems(config, candidates,
+                                            _display(config.candidates.path, config)))
     gates = _gates(config.gates, config, load_area, problems) if config.gates else None
 
     if problems:

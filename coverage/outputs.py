@@ -61,6 +61,7 @@ from .io import (
 if TYPE_CHECKING:  # pragma: no cover
     from .config import AreaConfig
     from .inputs import StudyInputs
+    from .jointplan.stage import PlanOutcome
     from .pipeline import CoverageTables
     from .planning import SitingOutcome
 
@@ -94,7 +95,7 @@ LOCK_NAME = ".circle15.lock"
 """The lock file in the output folder."""
 
 RESULT_FILES = ("compounds.csv", "summary.csv", "islands.csv", "coverage.gpkg", "sites.csv",
-                "scenarios.csv")
+                "scenarios.csv", "plan.csv", "utilisation.csv", "served.csv")
 """The results contract's files: :func:`coverage.results.read_results` checks these."""
 
 KNOWN_OUTPUTS = frozenset({
@@ -160,12 +161,15 @@ def _demand_columns(config: AreaConfig) -> frozenset[str]:
 
 def write_coverage_files(result: CoverageTables, folder: str | Path,
                          siting: SitingOutcome | None = None, *,
+                         plan: PlanOutcome | None = None,
                          progress: bool = False) -> list[Path]:
     """Write the coverage stage's files into ``folder`` (each atomically; no run bookkeeping).
 
     compounds.csv, summary.csv, islands.csv and coverage.gpkg; with ``siting`` also sites.csv,
-    scenarios.csv and the ``candidates`` / ``selected_sites`` layers. Use :func:`write_coverage`
-    (or :func:`open_run`) to write them as one run.
+    scenarios.csv and the ``candidates`` / ``selected_sites`` layers; with the joint ``plan``
+    also plan.csv, utilisation.csv, served.csv, its rows in scenarios.csv and the
+    ``plan_spaces`` / ``plan_sites`` layers. Use :func:`write_coverage` (or :func:`open_run`)
+    to write them as one run.
     """
     out = Path(folder)
     people = _demand_columns(result.config)
@@ -192,9 +196,39 @@ def write_coverage_files(result: CoverageTables, folder: str | Path,
         layers["candidates"] = siting.candidates
         layers["selected_sites"] = siting.selected_sites
         paths.append(write_csv(csv_table(siting.sites), out / "sites.csv"))
-        paths.append(write_csv(csv_table(siting.scenarios), out / "scenarios.csv"))
+    if plan is not None:
+        paths += _write_plan(plan, out, layers)
+    scenarios = _scenarios(result.config, siting, plan)
+    if scenarios is not None:
+        paths.append(write_csv(csv_table(scenarios, population_columns=_PLAN_PEOPLE),
+                               out / "scenarios.csv"))
     paths.append(write_gpkg(out / "coverage.gpkg", layers, progress=progress))
     return paths
+
+
+# Columns of the joint plan's tables that count people (written as whole numbers).
+_PLAN_PEOPLE = frozenset({"demand", "demand_served", "demand_unserved", "gain", "load",
+                          "nearest_demand"})
+
+
+def _write_plan(plan: PlanOutcome, out: Path, layers: dict[str, gpd.GeoDataFrame]
+                ) -> list[Path]:
+    """plan.csv, utilisation.csv, served.csv; the layers go into ``layers``."""
+    layers["plan_spaces"] = plan.spaces
+    layers["plan_sites"] = plan.sites
+    return [write_csv(csv_table(table, population_columns=_PLAN_PEOPLE), out / name)
+            for name, table in (("plan.csv", plan.plan), ("utilisation.csv", plan.utilisation),
+                                ("served.csv", plan.served))]
+
+
+def _scenarios(config: AreaConfig, siting: SitingOutcome | None,
+               plan: PlanOutcome | None) -> pd.DataFrame | None:
+    """scenarios.csv: siting's rows, with the joint plan's when it ran."""
+    if plan is None:
+        return None if siting is None else siting.scenarios
+    from .jointplan.stage import scenario_table
+
+    return scenario_table(None if siting is None else siting.scenarios, plan, config)
 
 
 def write_inputs(inputs: StudyInputs, folder: str | Path, *, progress: bool = False) -> Path:
@@ -211,11 +245,13 @@ def write_inputs(inputs: StudyInputs, folder: str | Path, *, progress: bool = Fa
 
 
 def write_coverage(result: CoverageTables, out_dir: str | Path,
-                   siting: SitingOutcome | None = None) -> list[Path]:
+                   siting: SitingOutcome | None = None, *,
+                   plan: PlanOutcome | None = None) -> list[Path]:
     """Write the results of a run into ``out_dir``, as one run.
 
     compounds.csv, summary.csv, islands.csv and coverage.gpkg; with ``siting`` also sites.csv,
-    scenarios.csv and the ``candidates`` / ``selected_sites`` layers. Nothing in ``out_dir``
+    scenarios.csv and the ``candidates`` / ``selected_sites`` layers; with the joint ``plan``
+    its files (see :func:`write_coverage_files`). Nothing in ``out_dir``
     changes until every file is written; then the files of an earlier run that this one does
     not write (an old sites.csv, report, map) are removed, so the folder never mixes runs.
 
@@ -225,7 +261,7 @@ def write_coverage(result: CoverageTables, out_dir: str | Path,
         The files written, in ``out_dir``.
     """
     with open_run(out_dir, config=result.config) as run:
-        staged = write_coverage_files(result, run.dir, siting)
+        staged = write_coverage_files(result, run.dir, siting, plan=plan)
     return [run.out / p.name for p in staged]
 
 

@@ -23,16 +23,54 @@ from .errors import InputError, Problem
 from .network import street_lines
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .jointplan.stage import PlanOutcome
     from .pipeline import CoverageTables
     from .planning import SitingOutcome
 
-__all__ = ["GPKG", "Results", "read_results", "results_date", "results_of",
+__all__ = ["GPKG", "PlanResults", "Results", "read_results", "results_date", "results_of",
            "streets_of"]
 
 log = logging.getLogger(__name__)
 
 GPKG = "coverage.gpkg"
 """The GeoPackage of every result layer (area CRS)."""
+
+
+@dataclass(frozen=True)
+class PlanResults:
+    """The joint plan (:mod:`coverage.jointplan`): which space becomes which facility.
+
+    Attributes
+    ----------
+    plan : DataFrame
+        ``plan.csv``: ``method`` (``joint_plan``, or ``independent_plan`` = each category on
+        its own), ``category``, ``rank``, ``space_id``, ``name``, ``unit``, ``floor_area_m2``,
+        ``capacity``, ``demand_served``, ``gain``, ``double_booked``, ``lon``, ``lat``.
+    utilisation : DataFrame
+        ``utilisation.csv``: per ``scenario`` (``existing``, ``joint_plan``) each facility's
+        ``capacity``, ``load``, ``utilisation_pct``, ``nearest_demand``, ``nearest_pct``,
+        ``over_capacity``.
+    served : DataFrame
+        ``served.csv``: demand, covered, served and unserved per unit, category and scenario.
+    sites : GeoDataFrame
+        Layer ``plan_sites``: the rows of ``plan`` as points (area CRS).
+    """
+
+    plan: pd.DataFrame
+    utilisation: pd.DataFrame
+    served: pd.DataFrame
+    sites: gpd.GeoDataFrame
+
+    @property
+    def joint_sites(self) -> gpd.GeoDataFrame:
+        """The joint plan's new facilities (which space becomes what), for a map layer."""
+        return self.sites[self.sites["method"] == "joint_plan"]
+
+    @property
+    def double_booked(self) -> pd.DataFrame:
+        """Rows of the independent answers that put two categories into one space."""
+        p = self.plan
+        return p[(p["method"] == "independent_plan") & p["double_booked"].astype(bool)]
 
 
 @dataclass(frozen=True)
@@ -66,6 +104,8 @@ class Results:
     candidates, selected_sites : GeoDataFrame or None
     sites, scenarios : DataFrame or None
         ``sites.csv`` and ``scenarios.csv``.
+    plan : PlanResults or None
+        The joint plan, when the run made one.
     out_dir : Path or None
         The folder read, or None for results taken from memory.
     run_date : str or None
@@ -86,6 +126,7 @@ class Results:
     selected_sites: gpd.GeoDataFrame | None = None
     sites: pd.DataFrame | None = None
     scenarios: pd.DataFrame | None = None
+    plan: PlanResults | None = None
     out_dir: Path | None = None
     run_date: str | None = None
 
@@ -109,8 +150,17 @@ def streets_of(result: CoverageTables) -> gpd.GeoDataFrame | None:
     return None if net is None else street_lines(net)
 
 
-def results_of(result: CoverageTables, siting: SitingOutcome | None = None) -> Results:
+def results_of(result: CoverageTables, siting: SitingOutcome | None = None,
+               plan: PlanOutcome | None = None) -> Results:
     """The :class:`Results` of an in-memory run (what :func:`read_results` would read back)."""
+    scenarios = None if siting is None else siting.scenarios
+    plan_results = None
+    if plan is not None:
+        from .jointplan.stage import scenario_table
+
+        scenarios = scenario_table(scenarios, plan, result.config)
+        plan_results = PlanResults(plan=plan.plan, utilisation=plan.utilisation,
+                                   served=plan.served, sites=plan.sites)
     return Results(
         config=result.config,
         boundaries=result.inputs.boundaries[["name", "geometry"]],
@@ -124,7 +174,8 @@ def results_of(result: CoverageTables, siting: SitingOutcome | None = None) -> R
         candidates=None if siting is None else siting.candidates,
         selected_sites=None if siting is None else siting.selected_sites,
         sites=None if siting is None else siting.sites,
-        scenarios=None if siting is None else siting.scenarios,
+        scenarios=scenarios,
+        plan=plan_results,
     )
 
 
@@ -139,8 +190,18 @@ def _csv(path: Path, *, required: bool) -> pd.DataFrame | None:
         if required:
             raise _missing(path.parent, path.name)
         return None
-    return pd.read_csv(path, encoding="utf-8-sig", dtype={"unit": str, "id": str,
-                                                          "candidate_id": str})
+    return pd.read_csv(path, encoding="utf-8-sig", dtype={
+        "unit": str, "id": str, "candidate_id": str, "space_id": str, "facility_id": str})
+
+
+def _plan(out: Path, sites: gpd.GeoDataFrame | None) -> PlanResults | None:
+    plan = _csv(out / "plan.csv", required=False)
+    if plan is None or sites is None:
+        return None
+    utilisation = _csv(out / "utilisation.csv", required=True)
+    served = _csv(out / "served.csv", required=True)
+    assert utilisation is not None and served is not None
+    return PlanResults(plan=plan, utilisation=utilisation, served=served, sites=sites)
 
 
 def read_results(out_dir: str | Path, config: AreaConfig) -> Results:
@@ -214,6 +275,7 @@ def read_results(out_dir: str | Path, config: AreaConfig) -> Results:
         selected_sites=layer("selected_sites"),
         sites=_csv(out / "sites.csv", required=False),
         scenarios=_csv(out / "scenarios.csv", required=False),
+        plan=_plan(out, layer("plan_sites")),
         out_dir=out,
     )
 

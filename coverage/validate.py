@@ -40,6 +40,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
+from .config import AreaConfig
 from .coords import to_wgs84
 from .errors import Problem
 from .io import cell_text
@@ -52,14 +53,14 @@ __all__ = [
     "parse_boundaries",
     "parse_compounds",
     "parse_points",
+    "plan_input_problems",
     "polygons_problems",
 ]
 
 log = logging.getLogger(__name__)
 
-POINT_COLUMNS = ("id", "name", "category", "status", "capacity", "floor_area_m2", "source", "file",
-                 "row",
-                 "lon", "lat")
+POINT_COLUMNS = ("id", "name", "category", "status", "capacity", "floor_area_m2", "source",
+                 "file", "row", "lon", "lat")
 """Attribute columns of every clean point layer (then ``geometry``); lon/lat are WGS-84."""
 
 # Column names planners often use instead of ours (only used to suggest a rename).
@@ -424,6 +425,39 @@ def locate_points(
                 "check the coordinates, or remove the row if the place is outside the area"
                 + hint))
     return gdf.loc[inside].reset_index(drop=True), problems
+
+
+def plan_input_problems(config: AreaConfig, candidates: pd.DataFrame | None,
+                        file: str) -> list[Problem]:
+    """What the joint plan (``config.plan``) needs from the candidate spaces.
+
+    A planned category with a minimum floor area can only go into spaces whose floor area is
+    known; when no candidate that may host it gives one, nothing could ever be placed.
+
+    Parameters
+    ----------
+    config : AreaConfig
+    candidates : DataFrame or None
+        The parsed candidates (``category``, ``floor_area_m2``), None without a file.
+    file : str
+        The candidates file as the planner wrote it.
+    """
+    if config.plan is None or candidates is None:
+        return []  # no candidates file: the plan (like siting) says so when it runs
+    problems = []
+    for cat in config.categories:
+        if cat.key not in config.plan.categories or cat.min_floor_area_m2 <= 0:
+            continue
+        kind = candidates["category"].fillna("").astype(str).to_numpy()
+        hosts = ((kind == "") | (kind == cat.key)) & candidates["floor_area_m2"].notna()
+        if not hosts.any():
+            problems.append(Problem(
+                file, None, "floor_area_m2",
+                f"no candidate space that may host {cat.key} gives its floor area, but the "
+                f"category needs at least {cat.min_floor_area_m2:g} m² (min_floor_area_m2)",
+                "add a floor_area_m2 column (square metres) to the candidates file, or remove "
+                f"min_floor_area_m2 from the category {cat.key}"))
+    return problems
 
 
 def check_duplicate_ids(layers: Iterable[gpd.GeoDataFrame | pd.DataFrame],

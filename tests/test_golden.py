@@ -30,7 +30,8 @@ SHARED = ROOT.parent / "shared" / "data"
 WAYS = SHARED / "osm" / "beijing_osm2013_all_ways.gpkg"
 TOWNSHIPS = SHARED / "boundaries" / "beijing_townships.gpkg"
 SECOND_UNITS = ("海淀区清河街道", "海淀区西三旗街道")
-CSV_FILES = ("compounds.csv", "summary.csv", "sites.csv", "scenarios.csv")
+CSV_FILES = ("compounds.csv", "summary.csv", "sites.csv", "scenarios.csv", "plan.csv",
+             "utilisation.csv", "served.csv")
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 # Map blobs are `var circle15_data_<name> = <json>;` lines (see coverage.maps.page).

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -82,6 +83,9 @@ class PlanOutcome:
         ``demand_served``).
     sites : GeoDataFrame
         The rows of ``plan`` as points (layer ``plan_sites``, area CRS).
+    capacitated : bool
+        True when some facility of a planned category has a finite capacity (coverage then
+        means being served).
     """
 
     categories: tuple[Category, ...]
@@ -93,11 +97,8 @@ class PlanOutcome:
     served: pd.DataFrame
     scenarios: pd.DataFrame
     sites: gpd.GeoDataFrame
+    capacitated: bool = False
 
-    @property
-    def capacitated(self) -> bool:
-        """True when some facility of a planned category has a finite capacity."""
-        return bool(np.isfinite(pd.to_numeric(self.utilisation["capacity"])).any())
 
     @property
     def gap(self) -> float:
@@ -249,6 +250,11 @@ def _units_of(points: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> np.ndar
 # --- tables --------------------------------------------------------------------------------------
 
 
+def _shown(capacity: Any) -> Any:
+    """A capacity as the tables show it: unlimited (inf) is empty (NaN)."""
+    return np.where(np.isfinite(capacity), capacity, np.nan)[()]
+
+
 def _pct(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(np.isfinite(whole) & (whole > 0), np.round(100.0 * part / whole, 2),
@@ -269,7 +275,8 @@ def _plan_rows(method: str, plan: JointOutcome, spaces: gpd.GeoDataFrame,
             rows.append({
                 "method": method, "category": p.cat.key, "rank": rank, "space_id": s["id"],
                 "name": s["name"], "unit": s["unit"], "floor_area_m2": floor[i],
-                "capacity": p.model.capacity_new[i], "demand_served": round(float(load), 1),
+                "capacity": _shown(p.model.capacity_new[i]),
+                "demand_served": round(float(load), 1),
                 "gain": round(float(gain), 1), "double_booked": i in booked,
                 "lon": s["lon"], "lat": s["lat"], "geometry": s.geometry,
             })
@@ -288,7 +295,7 @@ def _utilisation(scenario: str, p: _Planned, a: Assignment,
         "name": [*p.old["name"], *new["name"]],
         "kind": [*p.old["kind"], *["new"] * len(new)],
         "unit": [*p.old["unit"], *new["unit"]],
-        "capacity": cap, "capacity_source": [*p.old["capacity_source"],
+        "capacity": _shown(cap), "capacity_source": [*p.old["capacity_source"],
                                              *p.source_new[a.open_new]],
         "load": np.round(load, 1), "utilisation_pct": _pct(load, cap),
         "nearest_demand": np.round(nearest, 1), "nearest_pct": _pct(nearest, cap),
@@ -328,24 +335,24 @@ def _scenario_rows(p: _Planned, joint: JointOutcome, independent: JointOutcome,
     return rows
 
 
-def scenario_table(siting: pd.DataFrame | None, plan: PlanOutcome | None,
-                   cfg: AreaConfig) -> pd.DataFrame | None:
+def scenario_table(siting: pd.DataFrame | None, plan: PlanOutcome,
+                   cfg: AreaConfig) -> pd.DataFrame:
     """``scenarios.csv``: siting's rows and the plan's, grouped by category in config order.
 
     The plan adds ``joint_plan`` and ``independent_plan`` rows and a ``demand_served`` column
-    (served within capacities; empty for the rows it does not apply to). Its ``existing`` row
-    replaces siting's, which it equals in every other column.
+    (demand served within the capacities; empty where the plan did not compute it). Siting's
+    ``existing`` rows get their served demand; they equal the plan's in every other column.
     """
-    if plan is None:
-        return siting
     cols = [*SCENARIO_COLUMNS, "demand_served"]
-    parts = [plan.scenarios]
-    if siting is not None:
-        ours = set(zip(plan.scenarios["category"], plan.scenarios["scenario"], strict=True))
-        keep = [(c, s) not in ours for c, s in zip(siting["category"], siting["scenario"],
-                                                   strict=True)]
-        parts.insert(0, siting[keep])
-    table = pd.concat(parts, ignore_index=True)[cols] if len(parts) > 1 else parts[0][cols]
+    ours = plan.scenarios.set_index(["category", "scenario"])["demand_served"]
+    if siting is None:
+        table = plan.scenarios[cols]
+    else:
+        keys = pd.MultiIndex.from_frame(siting[["category", "scenario"]])
+        old = siting.assign(demand_served=ours.reindex(keys).to_numpy())
+        new = plan.scenarios[~pd.MultiIndex.from_frame(plan.scenarios[["category", "scenario"]])
+                             .isin(keys)]
+        table = pd.concat([old[cols], new[cols]], ignore_index=True)
     order = {k: i for i, k in enumerate(cfg.category_keys)}
     table = table.assign(_c=table["category"].map(order), _n=np.arange(len(table)))
     return table.sort_values(["_c", "_n"]).drop(columns=["_c", "_n"]).reset_index(drop=True)
@@ -385,6 +392,13 @@ def plan_joint(result: CoverageResult, settings: PlanConfig | None = None, *,
                                     progress=progress)
     reach = _Reach(result, dist[:, in_area].tocsr(), in_area)
     planned = [_planned(result, spaces, reach, c, settings.given_proposed) for c in cats]
+    for p in planned:
+        n_ok = int(p.model.eligible.sum())
+        log.info("%s: %d of %d candidate spaces may host it", p.cat.key, n_ok, len(spaces))
+        if n_ok == 0:
+            log.warning("%s: no candidate space may host it (on the network, its category, "
+                        "floor area >= %g m2): no new facility placed", p.cat.key,
+                        p.cat.min_floor_area_m2)
     models = [p.model for p in planned]
     joint = _solve_joint(models, time_limit_s=settings.time_limit_s)
     independent = solve_independent(models, time_limit_s=settings.time_limit_s)
@@ -413,7 +427,7 @@ def _outcome(result: CoverageResult, spaces: gpd.GeoDataFrame, planned: list[_Pl
         utilisation=pd.concat(util, ignore_index=True),
         served=pd.DataFrame(served, columns=SERVED_COLUMNS),
         scenarios=pd.DataFrame(scen, columns=[*SCENARIO_COLUMNS, "demand_served"]),
-        sites=sites,
+        sites=sites, capacitated=any(p.model.capacitated for p in planned),
     )
     log.info("joint plan: %s; weighted +%.0f served (independent answers +%.0f, %d spaces "
              "double-booked)", ", ".join(f"{p.cat.key} {len(joint.categories[p.cat.key].selected)}"

@@ -61,7 +61,8 @@ def method_label(method: str, lang: str) -> str:
 
 def scenario_label(scenario: str, lang: str) -> str:
     """Display name of a scenario: ``existing``, ``with_proposed``, ``optimal_6``, ``greedy_6``."""
-    if scenario in ("existing", "with_proposed", "greedy", "optimal", "set_cover"):
+    if scenario in ("existing", "with_proposed", "greedy", "optimal", "set_cover", "joint_plan",
+                    "independent_plan"):
         return tr(f"scenario_{scenario}", lang)
     m = re.fullmatch(r"(optimal|greedy|set_cover)_(\w+)", str(scenario))
     return tr(f"scenario_{m.group(1)}_k", lang, k=m.group(2)) if m else str(scenario)
@@ -307,7 +308,7 @@ def _scenarios(res: Results, lang: str) -> pd.DataFrame:
     sc["scenario"] = [scenario_label(v, lang) for v in sc["scenario"]]
     return sc.rename(columns={k: tr(k, lang) for k in (
         "category", "scenario", "sites_added", "demand_covered", "coverage_pct",
-        "compounds_uncovered")})
+        "compounds_uncovered", "demand_served")})
 
 
 def _sens_cell(pts: pd.DataFrame, own: bool) -> str:
