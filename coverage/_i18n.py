@@ -7,13 +7,16 @@ point where text lands in HTML.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .config import Category
 
 __all__ = ["LANGS", "cat_label", "check_lang", "tr"]
 
 LANGS = ("zh", "en")
 
-_T: dict[str, tuple[str, str]] = {
+# Most entries are (zh, en) strings; a few are (zh, en) tuples of paragraphs.
+_T: dict[str, tuple[Any, Any]] = {
     # map
     "all_categories": ("全部类别", "All categories"),
     "all_categories_proposed": ("全部类别（含规划站点）", "All categories (with proposed)"),
@@ -99,10 +102,9 @@ _T: dict[str, tuple[str, str]] = {
     "cat_beyond": ("{minutes:g} 分钟内不可达", "not within {minutes:g} min"),
     "cluster_bubble": ("灰色圆：此处设施数（放大可分开）", "Grey bubble: facilities here "
                        "(zoom in to split)"),
-    "cell_legend": ("灰色方块：{label}，每 {cell:g} 米网格内的数量"
-                    "（共 {n:,} 处，过多无法逐个显示）",
-                    "Grey square: {label} counted per {cell:g} m cell ({n:,} in all: too many "
-                    "to draw one by one)"),
+    "cell_legend": ("方块内数字为 {cell:g} 米网格内的数量（共 {n:,} 处，过多无法逐个显示）",
+                    "number in each {cell:g} m cell ({n:,} in all: too many to draw one by "
+                    "one)"),
     "cell_popup": ("{label}：此 {cell:g} 米网格内 {n:,} 处", "{label}: {n:,} in this {cell:g} m "
                    "cell"),
     "facility_dot": ("{label}", "{label}"),

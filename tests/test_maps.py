@@ -8,17 +8,16 @@ from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 from _results_fixture import XSS_IMG, XSS_SCRIPT, make_config, make_results
-from shapely.geometry import Polygon, box
+from _synthetic_results import synthetic_results
+from shapely.geometry import box
 
 from coverage import style
-from coverage.config import Category
 from coverage.maps import build_map, build_overview_map, write_map
 from coverage.maps.display import grid_cells, point_budget
-from coverage.results import Results, read_results, results_date
+from coverage.results import read_results, results_date
 
 _BLOB = re.compile(r"^var circle15_data_(\w+) = (.*);$", re.M)
 
@@ -102,7 +101,7 @@ def test_layers_groups_and_defaults_in_both_languages(results):
 def test_every_symbol_has_a_legend_entry(results):
     doc = build_map(results)
     shapes = {e["symbol"]["shape"] for lay in doc.layers for e in lay.legend}
-    assert {"dot", "cluster", "diamond", "ring", "pin", "star", "fill", "outline"} <= shapes
+    assert {"dot", "cluster", "diamond", "ring", "pin", "star", "hatch", "outline"} <= shapes
     for lay in doc.layers:
         if lay.kind == "markers":  # the drawn symbol is the legend's
             assert lay.options["symbol"]["shape"] in {e["symbol"]["shape"] for e in lay.legend}
@@ -202,59 +201,14 @@ def test_grid_cells_and_point_budget():
     assert point_budget([10, 20], 20_000) == [False, False]
 
 
-def _synthetic(tmp_path, n_comp: int, n_fac: int, n_cat: int = 12, iso: bool = True):
-    """Results of ``n_comp`` compounds and ``n_fac`` facilities in ``n_cat`` categories."""
-    cfg0 = make_config(tmp_path)
-    cats = tuple(Category(f"cat{i:02d}", f"类别{i}", f"Category {i}", 15, 1.0)
-                 for i in range(n_cat))
-    cfg = replace(cfg0, categories=cats)
-    rng = np.random.default_rng(0)
-    x0, y0 = 440_000, 4_430_000
-    xs, ys = rng.uniform(0, 12_000, n_comp), rng.uniform(0, 9_000, n_comp)
-    comp = pd.DataFrame({"id": [f"C{i}" for i in range(n_comp)],
-                         "name": [f"小区{i}号院" for i in range(n_comp)],
-                         "unit": [f"单元{i % 7}" for i in range(n_comp)],
-                         "population": rng.integers(300, 5000, n_comp),
-                         "population_60plus": rng.integers(50, 900, n_comp)})
-    for c in cats:
-        for suf in ("", "_with_proposed"):
-            w = rng.uniform(1, 30, n_comp).round(2)
-            comp[f"walk_min_{c.key}{suf}"] = w
-            comp[f"covered_{c.key}{suf}"] = w <= 15
-    ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)  # 24-vertex blocks
-    geoms = [Polygon(np.c_[x0 + x + 60 * np.cos(ang), y0 + y + 45 * np.sin(ang)])
-             for x, y in zip(xs, ys, strict=True)]
-    units = gpd.GeoDataFrame({"name": [f"单元{i}" for i in range(7)]},
-                             geometry=[box(x0 + i * 1700, y0, x0 + (i + 1) * 1700, y0 + 9000)
-                                       for i in range(7)], crs="EPSG:32650")
-    fac = gpd.GeoDataFrame(
-        {"id": [f"F{i}" for i in range(n_fac)], "name": [f"设施{i}" for i in range(n_fac)],
-         "category": [cats[i % n_cat].key for i in range(n_fac)], "source": "osm",
-         "status": "existing", "snap_dist_m": 5.0, "off_network": False},
-        geometry=gpd.points_from_xy(x0 + rng.uniform(0, 12_000, n_fac),
-                                    y0 + rng.uniform(0, 9_000, n_fac)), crs="EPSG:32650")
-    isochrones = {}
-    for c in cats if iso else ():
-        pts = gpd.GeoSeries(gpd.points_from_xy(x0 + rng.uniform(0, 12_000, 60),
-                                               y0 + rng.uniform(0, 9_000, 60)))
-        isochrones[c.key] = gpd.GeoDataFrame(
-            {"category": [c.key], "scenario": ["existing"]},
-            geometry=[pts.buffer(700, quad_segs=16).union_all()], crs="EPSG:32650")
-    empty = gpd.GeoDataFrame({"name": [], "category": []}, geometry=[], crs="EPSG:32650")
-    return Results(config=cfg, boundaries=units,
-                   compounds=gpd.GeoDataFrame(comp, geometry=geoms, crs="EPSG:32650"),
-                   facilities=fac, proposed=empty, summary=pd.DataFrame(),
-                   islands=pd.DataFrame(), isochrones=isochrones)
-
-
 def test_huitian_scale_map_under_10_mb(tmp_path):
     """~1,000 compounds, ~1,500 facilities, 12 categories stay well under 10 MB."""
-    path = write_map(_synthetic(tmp_path, 1000, 1500), tmp_path / "big.html")
+    path = write_map(synthetic_results(tmp_path, 1000, 1500), tmp_path / "big.html")
     assert path.stat().st_size < 10_000_000, path.stat().st_size
 
 
 def test_100000_facilities_are_counted_in_cells_and_the_page_stays_small(tmp_path):
-    res = _synthetic(tmp_path, 200, 100_000, iso=False)
+    res = synthetic_results(tmp_path, 200, 100_000, iso=False)
     doc = build_map(res)
     text = doc.render()
     assert len(text.encode()) < 10_000_000, len(text.encode())
@@ -266,6 +220,9 @@ def test_100000_facilities_are_counted_in_cells_and_the_page_stays_small(tmp_pat
     cell_legends = [e["text"] for lay in doc.layers for e in lay.legend
                     if e["symbol"]["shape"] == "cell"]
     assert cell_legends and all("8,334" in t or "8,333" in t for t in cell_legends)
+    for lay in doc.layers:  # a category drawn as cells has no dot in the legend
+        shapes = [e["symbol"]["shape"] for e in lay.legend]
+        assert lay.kind != "points" or (("cell" in shapes) != ("dot" in shapes)), shapes
 
 
 def test_overview_map_classes_labels_and_popups(tmp_path):

@@ -180,6 +180,9 @@ def test_panel_groups_popup_and_names_as_text(driver, fixture_map, shots):
 _DRAWN = {  # legend shape -> how the map draws it (JS, with the entry's colour as `c`)
     "fill": "Array.from(document.querySelectorAll('.leaflet-pane path')).some(function (p) {"
             " return p.getAttribute('fill') === c; })",
+    "hatch": "Array.from(document.querySelectorAll('path.c15-isochrones')).some("
+             "function (p) { return p.getAttribute('stroke') === c && p.getAttribute('fill')"
+             ".indexOf('url(#c15-hatch-') === 0; })",
     "outline": "Array.from(document.querySelectorAll('path.c15-boundaries')).some("
                "function (p) { return p.getAttribute('stroke') === c; })",
     "line": "document.querySelectorAll('path.c15-streets').length > 0",
@@ -230,7 +233,7 @@ def test_every_legend_entry_is_drawn_and_the_legend_spares_the_data(driver, samp
     driver.find_element("css selector", f'input[data-layer="isochrones_{key}"]').click()
     time.sleep(0.2)
     iso = [r for r in _legend(driver) if r["layer"] == f"isochrones_{key}"]
-    assert iso and _drawn(driver, "fill", iso[0]["colour"])
+    assert iso and iso[0]["shape"] == "hatch" and _drawn(driver, "hatch", iso[0]["colour"])
     assert driver.execute_script(
         "return document.querySelectorAll('path.c15-isochrones').length") >= 1
     driver.save_screenshot(str(shots / "huitian_walk_area.png"))
@@ -347,3 +350,24 @@ def test_batch_overview_map(driver, tmp_path, shots):
     assert "菜市场" in popup and "40.0%" in popup
     driver.save_screenshot(str(shots / "batch_overview.png"))
     assert js_errors(driver) == [] and alerts(driver) == []
+
+
+def test_100000_facilities_open_and_add_up(driver, tmp_path, shots):
+    """The 100,000-facility page opens, draws counts in cells, and the counts add up."""
+    from _synthetic_results import synthetic_results
+
+    res = synthetic_results(tmp_path, 500, 100_000, iso=False)
+    path = write_map(res, tmp_path / "big.html")
+    open_page(driver, path)
+    time.sleep(1.0)  # clusters are built in chunks
+    key = res.config.categories[0].key  # nothing is sited: the first category is on
+    want = int((res.facilities["category"] == key).sum())
+    shown = driver.execute_script(
+        "var n = 0; document.querySelectorAll('.leaflet-marker-pane .c15-sym').forEach("
+        "function (e) { n += Number(e.textContent) || 1; }); return n;")
+    assert shown == want
+    assert driver.find_elements("css selector", ".leaflet-marker-pane .c15-sym-cell, "
+                                                ".leaflet-marker-pane .c15-sym-cluster")
+    assert any(r["shape"] == "cell" and f"{want:,}" in r["text"] for r in _legend(driver))
+    driver.save_screenshot(str(shots / "facilities_100000.png"))
+    assert js_errors(driver) == []

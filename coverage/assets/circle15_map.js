@@ -159,10 +159,29 @@
     return group;
   }
 
+  /* An SVG hatch pattern (diagonal lines) in a colour; returns its fill url. */
+  function hatch(page, key, colour) {
+    var id = 'c15-hatch-' + key.replace(/[^A-Za-z0-9_-]/g, '_');
+    if (!document.getElementById(id)) {
+      var ns = 'http://www.w3.org/2000/svg';
+      var p = document.createElementNS(ns, 'pattern'), line = document.createElementNS(ns, 'line');
+      p.setAttribute('id', id); p.setAttribute('patternUnits', 'userSpaceOnUse');
+      p.setAttribute('width', '7'); p.setAttribute('height', '7');
+      p.setAttribute('patternTransform', 'rotate(45)');
+      line.setAttribute('x1', '0'); line.setAttribute('y1', '0');
+      line.setAttribute('x2', '0'); line.setAttribute('y2', '7');
+      line.setAttribute('stroke', colour); line.setAttribute('stroke-width', '2.2');
+      p.appendChild(line);
+      page.defs.appendChild(p);
+    }
+    return 'url(#' + id + ')';
+  }
+
   R.polygons = function (page, spec) {
     var o = spec.options, field = o.scenario_field;
     var st = L.extend({pane: o.pane || 'c15-areas', interactive: !!o.interactive,
                        className: 'c15-' + spec.key.split('_')[0]}, o.style);
+    if (o.hatch) { st.fillColor = hatch(page, spec.key, o.hatch); }
     var shapes = L.geoJSON(blob(spec.data), {
       style: function () { return st; },
       filter: function (f) {
@@ -228,7 +247,10 @@
         if (done === total && page.legend) { setTimeout(function () { page.sync(); }, 0); }
       },
       iconCreateFunction: function (c) {
-        return icon({shape: 'cluster'}, String(c.getChildCount()), o.colour);
+        /* facilities, not markers: a grid cell counts its facilities */
+        var n = 0;
+        c.getAllChildMarkers().forEach(function (m) { n += m.options.count || 1; });
+        return icon({shape: 'cluster'}, String(n), o.colour);
       }
     }) : L.layerGroup();
     var cat = page.catLabel(k), markers = [];
@@ -248,7 +270,7 @@
       var t = fmt(page.spec.labels.cell_popup || '{n}', {label: cat, n: cells.count[j],
                                                           cell: o.cell_m});
       var cm = L.marker([cells.y[j], cells.x[j]], {
-        icon: icon({shape: 'cell'}, String(cells.count[j]), o.colour)});
+        icon: icon({shape: 'cell'}, String(cells.count[j]), o.colour), count: cells.count[j]});
       cm.bindTooltip(esc(t));
       markers.push(cm);
     }
@@ -332,6 +354,11 @@
       self.map.invalidateSize();
     });
 
+    var svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('width', '0'); svg.setAttribute('height', '0');
+    svg.setAttribute('aria-hidden', 'true'); svg.style.position = 'absolute';
+    this.defs = document.createElementNS('http://www.w3.org/2000/svg', 'defs');
+    svg.appendChild(this.defs); root.appendChild(svg);
     var map = this.map = L.map(mapDiv, {zoomSnap: 0.25, zoomDelta: 0.5, preferCanvas: false});
     [['c15-streets', 350], ['c15-areas', 410], ['c15-lines', 420], ['c15-labels', 450]]
       .forEach(function (p) {

@@ -236,11 +236,11 @@ def add_facilities(ctx: MapContext, doc: MapDocument) -> None:
         if not n:
             continue
         label, colour = ctx.labels[cat.key], ctx.colours[cat.key]
-        legend = [_entry(symbol("dot", colour), label),
-                  _entry(symbol("cluster", colour, "7"), ctx.t("cluster_bubble"))]
-        if cat.key in sizes:
-            legend.append(_entry(symbol("cell", colour, "42"), ctx.t(
-                "cell_legend", label=label, cell=sizes[cat.key], n=n)))
+        # an aggregated category is drawn as cells only: its legend names it on the cells
+        legend = ([_entry(symbol("cell", colour, "42"), f"{label}: " + ctx.t(
+                      "cell_legend", cell=sizes[cat.key], n=n))] if cat.key in sizes
+                  else [_entry(symbol("dot", colour), label)])
+        legend.append(_entry(symbol("cluster", colour, "7"), ctx.t("cluster_bubble")))
         doc.add_layer(Layer(
             f"facilities_{cat.key}", "points", CATEGORIES,
             ctx.t("facilities_cat", label=label), data, show=cat.key in ctx.shown_categories,
@@ -293,10 +293,11 @@ def add_isochrones(ctx: MapContext, doc: MapDocument) -> None:
             f"isochrones_{cat.key}", "polygons", CATEGORIES,
             ctx.t("isochrones_cat", minutes=cat.minutes, label=ctx.labels[cat.key]), data,
             show=False,
-            options={"interactive": False, "scenario_field": "s",
-                     "style": {"color": colour, "weight": 1.5, "fillColor": colour,
-                               "fillOpacity": 0.28}},
-            legend=[_entry(symbol("fill", colour), ctx.t(
+            # hatched, so the compounds' colours under it stay the legend's colours
+            options={"interactive": False, "scenario_field": "s", "hatch": colour,
+                     "style": {"color": colour, "weight": 2, "opacity": 0.9,
+                               "fillOpacity": 0.85}},
+            legend=[_entry(symbol("hatch", colour), ctx.t(
                 "iso_legend", label=ctx.labels[cat.key], minutes=cat.minutes,
                 ha=ISOCHRONE_HOLE_M2 / 10_000))],
         ))

@@ -22,7 +22,8 @@ Layer kinds (renderers in ``circle15_map.js``) and their ``options``:
     ``w``/``wp`` walking minutes per category (null = beyond the search limit).
 ``polygons``
     Styled GeoJSON areas (``style``: Leaflet path options); with ``scenario_field`` only the
-    features whose property equals the current scenario are drawn.
+    features whose property equals the current scenario are drawn; with ``hatch`` (a colour)
+    filled with diagonal lines, so colours under them stay readable.
 ``lines``
     Styled GeoJSON lines (``style``).
 ``labels``
@@ -37,8 +38,9 @@ Layer kinds (renderers in ``circle15_map.js``) and their ``options``:
     property (``text_field``); popups from the ``title``/``rows`` properties.
 
 A symbol is ``{"shape": ..., "colour": ..., "text": ...}`` with shape one of ``fill``,
-``outline``, ``line``, ``dot``, ``cluster``, ``cell``, ``diamond``, ``pin``, ``star``, ``ring``;
-the map and the legend draw symbols with the same function, so the legend shows what is drawn.
+``hatch``, ``outline``, ``line``, ``dot``, ``cluster``, ``cell``, ``diamond``, ``pin``,
+``star``, ``square``, ``ring``; the map and the legend draw symbols with the same function, so
+the legend shows what is drawn.
 """
 
 from __future__ import annotations
