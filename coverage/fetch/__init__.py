@@ -43,9 +43,9 @@ Example::
                             out=Path("data/hlg")))
 """
 
-from .area import utm_crs
-from .core import fetch_area
-from .layers import category_walk_m, union_tags
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .options import (
     DEFAULT_BACKOFF_S,
     DEFAULT_FALLBACK_FAR,
@@ -62,8 +62,27 @@ from .options import (
     parse_bbox,
     parse_units,
 )
-from .snapshot import render_area_toml, render_provenance
-from .tables import build_compounds, build_facilities, build_points
+
+if TYPE_CHECKING:
+    from .area import utm_crs
+    from .core import fetch_area
+    from .layers import category_walk_m, union_tags
+    from .snapshot import render_area_toml, render_provenance
+    from .tables import build_compounds, build_facilities, build_points
+
+# The CLI builds its `fetch` options from `options` (standard library only) at every start: the
+# rest (geopandas, shapely, ...) is imported when first used.
+_LAZY = {"utm_crs": "area", "fetch_area": "core", "category_walk_m": "layers",
+         "union_tags": "layers", "render_area_toml": "snapshot",
+         "render_provenance": "snapshot", "build_compounds": "tables",
+         "build_facilities": "tables", "build_points": "tables"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_BACKOFF_S",
