@@ -243,7 +243,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", 0))
         query = parse_qs(self.rfile.read(length).decode("utf-8")).get("data", [""])[0]
         self.server.requests.append(("POST", query))
-        if self.server.remark:
+        if self.server.post_status != 200:
+            self._send(json.dumps({"error": "busy"}), code=self.server.post_status)
+        elif self.server.remark:
             self._send(json.dumps({"elements": [], "remark": "runtime error: Query timed out"}))
         else:
             self._send(json.dumps(overpass_json(query), ensure_ascii=False))
@@ -252,6 +254,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class _Server(http.server.ThreadingHTTPServer):
     requests: list[tuple[str, str]]
     remark: bool = False
+    post_status: int = 200
 
 
 @pytest.fixture
@@ -508,6 +511,24 @@ def test_incomplete_overpass_answer_is_an_error_not_cached(osm_server: _Server,
     # only the Nominatim answer (complete) may be cached, never the Overpass remark
     cached = [json.loads(p.read_text(encoding="utf-8")) for p in cache.glob("*.json")]
     assert all(isinstance(c, list) for c in cached)
+
+
+@pytest.mark.parametrize(("status", "message", "posts"),
+                         [(503, r"could not reach 127\.0\.0\.1:\d+ .*\(HTTP 503, 2 attempt", 2),
+                          (429, r"\(HTTP 429, 2 attempt", 2),
+                          (400, r"the server answered HTTP 400", 1)])
+def test_busy_or_refusing_server(osm_server: _Server, tmp_path: Path, status: int,
+                                 message: str, posts: int) -> None:
+    """HTTP 429/5xx are retried with backoff (not osmnx's unbounded 55 s waits), other errors
+    end the fetch at once; nothing is cached or written."""
+    osm_server.post_status = status
+    cache = tmp_path / "cache"
+    with pytest.raises(FetchError, match=message):
+        fetch_area(FetchOptions(bbox=(LON0, LAT0, LON0 + 0.006, LAT0 + 0.005),
+                                out=tmp_path / "hlg", cache_folder=cache, retries=2,
+                                backoff_s=0.01, **_endpoints(osm_server)))
+    assert len([1 for m, _ in osm_server.requests if m == "POST"]) == posts
+    assert not (tmp_path / "hlg").exists() and not list(cache.glob("*.json"))
 
 
 def test_existing_output_needs_force(osm_server: _Server, tmp_path: Path) -> None:
