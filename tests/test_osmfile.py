@@ -8,6 +8,7 @@ import gzip
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -28,17 +29,21 @@ ARRAYS = ("node_osmid", "node_xy", "edge_u", "edge_v", "edge_length_m", "edge_na
           "edge_highway", "component", "component_size")
 
 
-def osmnx_network(path: Path) -> WalkNetwork:
-    """The walk network as circle15 read .osm files before: through osmnx's own reader."""
+def osmnx_graph(path: Path, *, simplify: bool = False) -> Any:
+    """osmnx's graph of an OSM XML file, with the tags the walk rule reads kept."""
     import osmnx as ox
 
     saved = list(ox.settings.useful_tags_way)
     ox.settings.useful_tags_way = sorted(set(saved) | set(EXTRA_WAY_TAGS))
     try:
-        g = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=True)
+        return ox.graph_from_xml(path, simplify=simplify, retain_all=True, bidirectional=True)
     finally:
         ox.settings.useful_tags_way = saved
-    return walk_network_from_graph(g, CRS)
+
+
+def osmnx_network(path: Path) -> WalkNetwork:
+    """The walk network as circle15 read .osm files before: through osmnx's own reader."""
+    return walk_network_from_graph(osmnx_graph(path), CRS)
 
 
 def assert_same_network(a: WalkNetwork, b: WalkNetwork) -> None:
@@ -172,12 +177,7 @@ def test_simplified_graphml_is_split_into_the_same_straight_streets(tmp_path: Pa
     their inner vertices (each street segment once)."""
     import osmnx as ox
 
-    saved = list(ox.settings.useful_tags_way)
-    ox.settings.useful_tags_way = sorted(set(saved) | set(EXTRA_WAY_TAGS))
-    try:
-        g = ox.graph_from_xml(STREETS, simplify=True, retain_all=True, bidirectional=True)
-    finally:
-        ox.settings.useful_tags_way = saved
+    g = osmnx_graph(STREETS, simplify=True)
     assert any("geometry" in d for _, _, d in g.edges(data=True))
     path = tmp_path / "simplified.graphml"
     ox.save_graphml(g, path)
