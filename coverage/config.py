@@ -79,10 +79,12 @@ class Category:
         A candidate space smaller than this cannot host a new facility of this category (m²;
         0 = any space).
     capacity : float or None
-        Default capacity of a new facility, in the category's demand unit (e.g. residents aged
-        60+); None = unlimited.
+        Capacity of a facility of this category, in the category's demand unit (e.g. residents
+        aged 60+): of every new one, and of every existing one whose own ``capacity`` is empty;
+        None = unlimited.
     weight : float
-        Weight of this category's covered demand in a joint plan of several categories.
+        Factor on this category's served demand in a joint plan of several categories
+        (dimensionless).
     osm : mapping or None
         OpenStreetMap tag filter ``{key: (values...)}`` (or ``{key: True}``) used by ``fetch``;
         informational in a run.

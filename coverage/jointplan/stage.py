@@ -31,8 +31,8 @@ import scipy.sparse as sp
 
 from ..access import snap_points
 from ..config import AreaConfig, Category, PlanConfig, plan_problems
-from ..constants import DIST_TOL_M
 from ..errors import InputError, Problem
+from ..metrics import within_walk
 from ..pipeline import CoverageResult
 from ..planning import SCENARIO_COLUMNS, candidate_sites, compound_distance_matrix, scenario_row
 from .model import Assignment, JointOutcome, PlanCategory, double_booked, solve_independent
@@ -172,7 +172,7 @@ def capacities(layer: pd.DataFrame, cat: Category) -> tuple[np.ndarray, np.ndarr
 def _within(dist: sp.csr_matrix, limit_m: float) -> sp.csr_array:
     """Distances within ``limit_m`` (stored entries; a 0 m distance stays stored)."""
     coo = sp.coo_array(dist)
-    keep = coo.data <= limit_m + DIST_TOL_M
+    keep = within_walk(coo.data, limit_m)  # the coverage rule of the coverage stage
     return sp.csr_array((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=coo.shape)
 
 
