@@ -158,3 +158,26 @@ def test_given_proposed_counts_the_planned_stations_as_existing(result, plan):
         assert (out.joint.categories[key].base.served_total
                 >= plan.joint.categories[key].base.served_total)
     pd.testing.assert_frame_equal(plan.served, plan_joint(result).served)  # deterministic
+
+
+def test_map_draws_the_plan_and_the_double_booked_spaces(result, plan, tmp_path):
+    import json
+    import re
+
+    from coverage.maps import write_map
+    from coverage.results import results_of
+
+    page = write_map(results_of(result, None, plan), tmp_path / "map.html", lang="en")
+    html = page.read_text(encoding="utf-8")
+    blobs = {m.group(1): json.loads(m.group(2)) for m in re.finditer(
+        r"^var circle15_data_([A-Za-z0-9_]+) = (.*);$", html, re.M)}
+    joint = blobs["plan_joint"]["features"]
+    assert len(joint) == len(plan.plan[plan.plan.method == "joint_plan"]) == 10
+    first = joint[0]["properties"]
+    rows = dict(first["rows"])
+    assert rows["Space id"].startswith("CAND-") and rows["Floor area"].endswith(" m²")
+    assert first["text"] == "1"
+    conflicts = blobs["plan_conflicts"]["features"]
+    assert [dict(f["properties"]["rows"])["Space id"] for f in conflicts] == list(
+        plan.double_booked())
+    assert "Joint plan: which space becomes what" in html

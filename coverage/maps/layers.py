@@ -32,6 +32,7 @@ from .display import (
     to_display,
 )
 from .page import Layer, MapDocument
+from .plan import add_plan
 
 __all__ = [
     "AREA_LAYERS",
@@ -391,5 +392,5 @@ def add_sites(ctx: MapContext, doc: MapDocument) -> None:
 #: The area map's layers in drawing order (later ones on top within their kind).
 AREA_LAYERS: tuple[LayerBuilder, ...] = (
     add_compounds, add_isochrones, add_streets, add_boundaries, add_facilities, add_proposed,
-    add_candidates, add_sites,
+    add_candidates, add_sites, add_plan,
 )
