@@ -290,35 +290,38 @@ def _map_target(args: argparse.Namespace, run: Any) -> Path:
 
 def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
     """analyze / sites / run: compute, then write everything as one run of the folder."""
-    from .outputs import open_run, write_coverage_files, write_inputs
+    from .outputs import lock_output, open_run, write_coverage_files, write_inputs
 
     t0 = time.perf_counter()
-    cfg, inputs = _load(args)
     out = _out_dir(args)
-    scenario = None
-    if getattr(args, "scenario", None):
-        scenario, inputs = _scenario(args, inputs)
-        cfg = inputs.config
-    with open_run(out, config=cfg, command=f"circle15 {args.command}") as run:
-        if scenario is not None and out.resolve() != Path(args.scenario).resolve():
-            from .serve.scenario import write_scenario_files
+    command = f"circle15 {args.command} {args.config}"
+    # The lock first: a second run into the folder fails at once, not after loading.
+    with lock_output(out, command=command):
+        cfg, inputs = _load(args)
+        scenario = None
+        if getattr(args, "scenario", None):
+            scenario, inputs = _scenario(args, inputs)
+            cfg = inputs.config
+        with open_run(out, config=cfg, command=command) as run:
+            if scenario is not None and out.resolve() != Path(args.scenario).resolve():
+                from .serve.scenario import write_scenario_files
 
-            write_scenario_files(run.dir, scenario)  # results elsewhere name their plan
-        if full:
-            write_inputs(inputs, run.dir, progress=_progress(args))
-        result, siting, plan = _compute(args, inputs, sites=sites)
-        _say(*coverage_lines(result))
-        if siting is not None:
-            _say(*siting_lines(cfg, siting))
-        if plan is not None:
-            _say(*plan_lines(plan))
-        write_coverage_files(result, run.dir, siting, plan=plan, progress=_progress(args))
-        if full:
-            from .results import results_of
+                write_scenario_files(run.dir, scenario)  # results elsewhere name their plan
+            if full:
+                write_inputs(inputs, run.dir, progress=_progress(args))
+            result, siting, plan = _compute(args, inputs, sites=sites)
+            _say(*coverage_lines(result))
+            if siting is not None:
+                _say(*siting_lines(cfg, siting))
+            if plan is not None:
+                _say(*plan_lines(plan))
+            write_coverage_files(result, run.dir, siting, plan=plan, progress=_progress(args))
+            if full:
+                from .results import results_of
 
-            results = results_of(result, siting, plan)
-            _write_map(args, results, _map_target(args, run))
-            _write_report(args, results, run.dir)
+                results = results_of(result, siting, plan)
+                _write_map(args, results, _map_target(args, run))
+                _write_report(args, results, run.dir)
     _say(*(f"  wrote {p}" for p in _listing(out)))
     if full:
         _say(f"done in {time.perf_counter() - t0:.1f} s")
@@ -385,6 +388,9 @@ def _read_results(args: argparse.Namespace) -> tuple[Results, Path]:
 
     cfg = load_config(args.config)
     out = _out_dir(args)
+    if not out.is_dir():
+        raise InputError(Problem(str(out), None, None, "no such folder", "run `circle15 run` "
+                                 "first, or pass the --out folder you used"))
     # refuses missing, unfinished, changed or config-mismatched results
     return read_results(out, cfg), out
 

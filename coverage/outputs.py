@@ -365,8 +365,13 @@ def lock_output(out_dir: str | Path, *, command: str = "") -> Iterator[Path]:
         finally:
             _held[key] = (fd, _held[key][1] - 1)
         return
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    fd = _acquire(out / LOCK_NAME, out)
+    try:
+        fd = _acquire(out / LOCK_NAME, out)
+    except BaseException:
+        _remove_if_empty(out, created)
+        raise
     try:
         started = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
         note = f"pid {os.getpid()}, started {started}" + (f", {command}" if command else "")
@@ -383,6 +388,15 @@ def lock_output(out_dir: str | Path, *, command: str = "") -> Iterator[Path]:
         with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+        _remove_if_empty(out, created)
+
+
+def _remove_if_empty(out: Path, created: bool) -> None:
+    """A folder the lock created and nothing was written to is removed again (a run that failed
+    leaves no empty output folder behind)."""
+    if created:
+        with contextlib.suppress(OSError):
+            out.rmdir()  # only succeeds when empty
 
 
 def _acquire(lock: Path, out: Path) -> int:
@@ -675,25 +689,18 @@ def open_run(out_dir: str | Path, *, config: AreaConfig | None = None, extend: b
         ``run.external(path)``); the commit happens when the block ends without an error.
     """
     out = check_out_dir(out_dir)
-    created = not out.exists()
-    try:
-        with lock_output(out, command=command):
-            remove_stale_temp(out)
-            fingerprint = config_fingerprint(config) if config is not None else None
-            if extend:
-                run = RunWriter(out=out, dir=out, extend=True, fingerprint=fingerprint)
-            else:
-                stage = temp_path(out / "run")
-                stage.mkdir()
-                run = RunWriter(out=out, dir=stage, extend=False, fingerprint=fingerprint)
-            try:
-                yield run
-                run.commit()
-            except BaseException:
-                run.abort()
-                raise
-    finally:
-        if created and out.is_dir() and set(os.listdir(out)) <= {LOCK_NAME}:
-            with contextlib.suppress(OSError):  # the run made the folder and failed: undo it
-                (out / LOCK_NAME).unlink()
-                out.rmdir()
+    with lock_output(out, command=command):
+        remove_stale_temp(out)
+        fingerprint = config_fingerprint(config) if config is not None else None
+        if extend:
+            run = RunWriter(out=out, dir=out, extend=True, fingerprint=fingerprint)
+        else:
+            stage = temp_path(out / "run")
+            stage.mkdir()
+            run = RunWriter(out=out, dir=stage, extend=False, fingerprint=fingerprint)
+        try:
+            yield run
+            run.commit()
+        except BaseException:
+            run.abort()
+            raise
