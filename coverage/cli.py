@@ -707,14 +707,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 # --- logging, signals, errors -------------------------------------------------------------------
 
-_CHATTY = ("osmnx", "pyogrio", "fiona", "urllib3", "distributed", "dask", "tornado", "bokeh")
+_PROGRESS_LOGS = ("distributed", "dask")  # a cluster's start-up and workers: shown with -v
+_CHATTY = ("osmnx", "pyogrio", "fiona", "urllib3", "tornado", "bokeh")  # only with -vv
 
 
 def _quiet_third_party(verbose: int) -> None:
-    """Third-party INFO chatter (Dask's cluster start-up, osmnx) only with -v; DEBUG with -vv."""
+    """Dask's INFO log only with -v, other libraries' only with -vv (debug)."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    for name in _CHATTY:
+    for name in _PROGRESS_LOGS:
         logging.getLogger(name).setLevel(level)
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
 
 
 def _configure_logging(verbose: int) -> None:

@@ -380,3 +380,58 @@ def test_two_runs_give_the_same_bytes(first_run, tmp_path):
         assert differ in ([], [MANIFEST]), f"differ between two runs: {differ}"
         pytest.xfail("the map's element ids are still random (the maps engineer's fix)")
     assert differ == [], f"differ between two runs: {differ}"
+
+
+# --- batches ----------------------------------------------------------------------------------------
+
+
+def _fake_area_results(folder: Path, unit: str) -> Path:
+    """A minimal finished area: its unit polygon and one summary row."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    folder.mkdir(parents=True)
+    gpd.GeoDataFrame({"name": [unit]}, geometry=[box(442000, 4435000, 443000, 4436000)],
+                     crs="EPSG:32650").to_file(folder / "coverage.gpkg", layer="boundaries")
+    pd.DataFrame([{"unit": unit, "category": "wet_market", "scenario": "existing",
+                   "compounds": 3, "compounds_uncovered": 1, "population": 900,
+                   "population_covered": 600, "coverage_pct": 66.67}]).to_csv(
+        folder / "summary.csv", index=False, encoding="utf-8-sig")
+    return folder
+
+
+def test_batch_rerun_drops_the_results_of_an_area_that_now_fails(tmp_path):
+    from coverage.batch import AreaOutcome, run_batch_file
+
+    batch = tmp_path / "batch.toml"
+    batch.write_text('[[area]]\nconfig = "a/area.toml"\nname = "甲"\n'
+                     '[[area]]\nconfig = "b/area.toml"\nname = "乙"\n', encoding="utf-8")
+    results = {"甲": _fake_area_results(tmp_path / "res_a", "甲街道"),
+               "乙": _fake_area_results(tmp_path / "res_b", "乙街道")}
+    failing: set[str] = set()
+
+    def runner(job, cache_root):
+        if job.name in failing:
+            return AreaOutcome(name=job.name, slug=job.slug, status="error",
+                               error="1 input problem:\n  facilities.csv, row 2: bad")
+        return AreaOutcome(name=job.name, slug=job.slug, status="ok",
+                           results=str(results[job.name]))
+
+    out = tmp_path / "out"
+    res = run_batch_file(batch, out, runner=runner, progress=False)
+    assert not res.failed and (out / "areas" / "002-乙" / "summary.csv").exists()
+    failing.add("乙")
+    res = run_batch_file(batch, out, runner=runner, progress=False)
+    assert [o.name for o in res.failed] == ["乙"]
+    assert not (out / "areas" / "002-乙").exists()  # its old results are gone
+    assert (out / "areas" / "001-甲" / "summary.csv").exists()
+    import geopandas as gpd
+
+    units = gpd.read_file(out / "batch_coverage.gpkg", layer="units")
+    assert list(units["area"]) == ["甲"]
+    summary = pd.read_csv(out / "batch_summary.csv", encoding="utf-8-sig")
+    assert summary.loc[summary["area"] == "乙", "status"].tolist() == ["error"]
+    failing.add("甲")  # nothing left to map: the combined map and GeoPackage go too
+    run_batch_file(batch, out, runner=runner, progress=False)
+    assert not (out / "batch_coverage.gpkg").exists() and not (out / "areas").exists()
+    assert leftovers(out, out / ".cache") == []
