@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import importlib
 import logging
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .errors import Circle15Error, ConfigError, InputError, SolverError
+
+__version__: str  # from the package metadata, read on first use
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import config, coords
@@ -31,10 +32,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import CoverageResult, analyze
     from .planning import SitingOutcome, select_sites
 
-try:
-    __version__ = version("circle15")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("circle15")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
 
 __all__ = [
     "AreaConfig",
@@ -70,6 +75,9 @@ _SUBMODULES = ("config", "coords")
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:
