@@ -19,7 +19,6 @@ LANGS = ("zh", "en")
 _T: dict[str, tuple[Any, Any]] = {
     # map
     "all_categories": ("全部类别", "All categories"),
-    "all_categories_proposed": ("全部类别（含规划站点）", "All categories (with proposed)"),
     "compounds_cat": ("小区覆盖：{label}", "Compounds: {label}"),
     "units": ("街道/地区边界", "Units (boundaries)"),
     "facilities_cat": ("现有设施：{label}", "Facilities: {label}"),
@@ -34,17 +33,11 @@ _T: dict[str, tuple[Any, Any]] = {
     "covered": ("已覆盖", "Covered"),
     "uncovered": ("未覆盖", "Not covered"),
     "all_covered": ("全部类别均覆盖", "All categories covered"),
-    "some_covered": ("部分类别覆盖", "Some categories covered"),
-    "none_covered": ("均未覆盖", "No category covered"),
-    "most_covered": ("覆盖 ≥ 75% 的类别", "≥ 75% of categories covered"),
-    "half_covered": ("覆盖 50–75% 的类别", "50–75% of categories covered"),
-    "few_covered": ("覆盖 < 50% 的类别", "< 50% of categories covered"),
     "n_of_cats": ("{n} / {total} 类达标", "{n} of {total} categories within reach"),
     "beyond": ("> {minutes:g}", "> {minutes:g}"),
     "beyond_note": ("“> {minutes:g}”表示 {minutes:g} 分钟内无法步行到达（或路网不连通）。",
                     "“> {minutes:g}” means not reachable on foot within {minutes:g} minutes "
                     "(or not connected by the street network)."),
-    "cluster_legend": ("聚合点：同类设施数量", "cluster: number of facilities"),
     "unit": ("单元", "Unit"),
     "population": ("人口", "Population"),
     "population_60plus": ("60岁以上人口", "Population 60+"),
@@ -69,10 +62,6 @@ _T: dict[str, tuple[Any, Any]] = {
     "method_set_cover": ("全覆盖（最少站点）", "set cover (fewest sites)"),
     "method_set_cover_pct": ("覆盖 {pct}% 可达需求的最少站点", "fewest sites for {pct}% of "
                              "reachable demand"),
-    "fullscreen": ("全屏", "Full screen"),
-    "exit_fullscreen": ("退出全屏", "Exit full screen"),
-    "walk_area": ("步行范围", "Walk area"),
-    "with_proposed_dashed": ("虚线：含规划站点", "dashed: with proposed"),
     "attribution": ("街道网络 © OpenStreetMap 贡献者（ODbL）", "Street network © OpenStreetMap "
                     "contributors (ODbL)"),
     # map: panel, legend, title (coverage.maps)
@@ -107,7 +96,6 @@ _T: dict[str, tuple[Any, Any]] = {
                     "one)"),
     "cell_popup": ("{label}：此 {cell:g} 米网格内 {n:,} 处", "{label}: {n:,} in this {cell:g} m "
                    "cell"),
-    "facility_dot": ("{label}", "{label}"),
     "ranked_pin": ("推荐站点（数字为排名）", "Ranked sites (number = rank)"),
     "optimal_star": ("最优方案：{label}", "Optimal selection: {label}"),
     "set_cover_square": ("全覆盖方案（数字为序号）", "Full-coverage selection (number = order)"),

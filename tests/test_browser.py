@@ -6,11 +6,8 @@ folder.
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
-from _browser import start_driver
+from _browser import alerts, js_errors, open_page, start_driver
 from _results_fixture import XSS_SCRIPT, make_config, make_results
 
 from coverage.report import write_report
@@ -35,24 +32,7 @@ def pages(tmp_path_factory):
     return {"report": out / "report.html", "shots": tmp}
 
 
-def _open(driver, path: Path) -> None:
-    driver.get(path.as_uri())
-    driver.get_log("browser")  # drop entries of the previous page
-    driver.get(path.as_uri())
-    for _ in range(50):
-        if driver.execute_script("return document.readyState") == "complete":
-            break
-        time.sleep(0.1)
-
-
-def _js_errors(driver) -> list[dict]:
-    """Browser log entries that are script errors (basemap tiles failing offline are not)."""
-    return [e for e in driver.get_log("browser")
-            if e["level"] == "SEVERE" and e.get("source") != "network"]
-
-
-def _alerts(driver) -> list:
-    return driver.execute_script("return window.__alerts")
+_open, _js_errors, _alerts = open_page, js_errors, alerts
 
 
 def test_report_renders_sorts_and_escapes(driver, pages):

@@ -253,3 +253,15 @@ def test_overview_map_classes_labels_and_popups(tmp_path):
     assert [i["label"] for i in en.group("colour").options["items"]] == [
         "Mean of categories", "elderly_station", "Market"]
     assert _spec(en.render())["lang"] == "en"
+
+
+def test_same_page_from_memory_and_from_the_results_folder(sample_result, tmp_path):
+    """`circle15 run` draws from memory, `circle15 map` from the folder: same bytes."""
+    from coverage.outputs import write_coverage
+    from coverage.results import results_of
+
+    write_coverage(sample_result, tmp_path / "out")
+    from_memory = build_map(results_of(sample_result)).render()
+    from_folder = build_map(read_results(tmp_path / "out", sample_result.config)).render()
+    assert from_memory == from_folder
+    assert "var circle15_data_streets = " in from_folder

@@ -254,6 +254,9 @@ def add_facilities(ctx: MapContext, doc: MapDocument) -> None:
 def _point_rows(ctx: MapContext, r: dict[str, Any]) -> list[list[str]]:
     key = text(r.get("category"))
     rows = [[ctx.t("category"), ctx.labels.get(key, key)]]
+    status = text(r.get("status"))
+    if status in ("existing", "proposed", "planned"):
+        rows.append([ctx.t("status"), ctx.t(f"status_{status}")])
     if text(r.get("source")):
         rows.append([ctx.t("source"), text(r.get("source"))])
     if bool(r.get("off_network", False)):
