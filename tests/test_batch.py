@@ -122,6 +122,9 @@ def test_serial_batch_reports_the_broken_area_and_finishes_the_rest(serial, batc
     assert "coverage_pct_elderly_station" in serial.units.columns
     html = (batch_dir / "serial" / "batch_map.html").read_text(encoding="utf-8")
     assert "cdn.jsdelivr" not in html and "L.geoJSON" in html
+    # the overview map: Chinese by default, categories by their names, one radio per category
+    assert '<html lang="zh">' in html and "各单元覆盖率" in html
+    assert '"label":"社区养老服务驿站"' in html
 
 
 def test_cluster_equals_serial_despite_a_killed_worker(serial, batch_dir, client, tmp_path):
@@ -189,9 +192,11 @@ def test_cli_entry_point_exit_code_and_split_mode(batch_dir, tmp_path, capsys):
                     encoding="utf-8")
     from coverage.cli import main
 
-    assert main(["-q", "batch", str(toml), "--out", str(tmp_path / "out")]) == 0
+    assert main(["-q", "batch", str(toml), "--out", str(tmp_path / "out"), "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "2 of 2 areas done" in out
+    html = (tmp_path / "out" / "batch_map.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in html and "coverage by unit" in html
     summary = pd.read_csv(tmp_path / "out" / "batch_summary.csv", encoding="utf-8-sig")
     assert set(summary["area"]) == set(names)
     assert main(["batch", str(batch_dir / "batch.toml"), "--out",
