@@ -387,10 +387,7 @@ def test_two_runs_give_the_same_bytes(first_run, tmp_path):
     one, two = snapshot(out1), snapshot(out2)
     assert sorted(one) == sorted(two)
     differ = sorted(name for name in one if one[name] != two[name])
-    if map1.read_bytes() != map2.read_bytes():
-        # the manifest records the map's SHA-256, so it differs with the map
-        assert differ in ([], [MANIFEST]), f"differ between two runs: {differ}"
-        pytest.xfail("the map's element ids are still random (the maps engineer's fix)")
+    assert map1.read_bytes() == map2.read_bytes(), "the map differs between two runs"
     assert differ == [], f"differ between two runs: {differ}"
 
 
