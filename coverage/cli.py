@@ -450,6 +450,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
+    """``circle15 fetch``: a study-area snapshot folder from OSM; prints where it went."""
     from .fetch import FetchOptions, fetch_area
 
     toml_path = fetch_area(FetchOptions(
