@@ -181,3 +181,27 @@ def test_map_draws_the_plan_and_the_double_booked_spaces(result, plan, tmp_path)
     assert [dict(f["properties"]["rows"])["Space id"] for f in conflicts] == list(
         plan.double_booked())
     assert "Joint plan: which space becomes what" in html
+
+
+def test_report_compares_the_joint_plan_with_each_category_alone(result, plan, tmp_path):
+    from openpyxl import load_workbook
+
+    from coverage.report import write_report
+    from coverage.report.tables import build_tables
+    from coverage.results import results_of
+
+    res = results_of(result, None, plan)
+    t = build_tables(res, lang="en")
+    assert t.plan is not None
+    summary = t.plan.summary.set_index("Category")
+    assert summary["New facilities"].tolist() == [6, 2, 2]
+    assert t.plan.conflicts is not None
+    assert t.plan.conflicts["Space id"].tolist() == list(plan.double_booked())
+    assert len(t.plan.spaces) == 10
+    assert t.plan.gap == pytest.approx(max(plan.gap, 0.0), abs=1.0)
+    paths = write_report(res, tmp_path, lang="en")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'id="plan"' in page and "Joint plan: which space becomes what" in page
+    assert "CAND-054" in page
+    wb = load_workbook(next(p for p in paths if p.suffix == ".xlsx"))
+    assert {"Joint plan", "Joint plan spaces"} <= set(wb.sheetnames)

@@ -86,6 +86,52 @@ _T: dict[str, tuple[str, str]] = {
     "qgis_group_coverage": ("覆盖情况（按类别）", "Coverage by category"),
     "qgis_group_reference": ("参考图层", "Reference"),
     "unit_key": ("图中编号：{items}", "Ids in the charts: {items}"),
+    # the joint plan (coverage/report/plan.py)
+    "sec_plan": ("联合方案：存量空间统筹布局",
+                 "Joint plan: one stock of spaces for every category"),
+    "plan_intro": ("联合方案同时安排各规划类别：一处候选空间最多设一个新设施，只设建筑面积达到"
+                   "该类别最低要求的设施，每类新增不超过计划数量；在此前提下使服务人数最多"
+                   "（有服务能力时，同等服务人数下再使步行可达人数最多）。结果由 HiGHS 精确求解"
+                   "并证明最优。",
+                   "The joint plan places every planned category at once: each candidate space "
+                   "hosts at most one new facility, only a category whose minimum floor area it "
+                   "meets, and each category gets at most its planned number; within that it "
+                   "serves the most people (with capacities, among plans serving as many, it "
+                   "brings the most within walking reach). Solved exactly by HiGHS, optimality "
+                   "proven."),
+    "plan_capacity_note": ("有服务能力时，“服务”指在步行范围内且设施未超出服务能力；"
+                           "“可达”只看步行范围。",
+                           "With capacities, served means within the walk and within the "
+                           "facility's capacity; within reach counts the walk only."),
+    "plan_new": ("新增设施", "New facilities"),
+    "plan_served": ("服务率（%）现状 → 联合方案", "Served (%) now → joint plan"),
+    "plan_reach": ("步行可达率（%）现状 → 联合方案", "Within reach (%) now → joint plan"),
+    "plan_alone": ("单独规划服务率（%）", "Served (%) planned alone"),
+    "plan_shared": ("单独规划时与其他类别重复占用的空间", "Spaces shared when planned alone"),
+    "plan_conflict_note": ("若各类别分别求最优，下列空间会同时被两个类别选中，方案无法实施；"
+                           "联合方案避开了这些冲突，加权服务人数比各自最优之和少 {gap} 人。",
+                           "Planned one by one, the categories would each take the spaces "
+                           "below, which cannot host two facilities; the joint plan avoids that "
+                           "and serves {gap} fewer (weighted) people than the separate optima "
+                           "added up."),
+    "plan_conflict_free": ("若各类别分别求最优，下列空间会同时被两个类别选中，方案无法实施；"
+                           "联合方案避开了这些冲突，服务人数与各自最优之和相同。",
+                           "Planned one by one, the categories would each take the spaces "
+                           "below, which cannot host two facilities; the joint plan avoids that "
+                           "and serves as many people as the separate optima added up."),
+    "plan_no_conflict": ("各类别单独规划时没有重复占用空间：联合方案即各类别的最优方案。",
+                         "Planned one by one, no two categories want the same space: the joint "
+                         "plan is each category's best."),
+    "plan_spaces_head": ("联合方案：哪处空间建什么", "Joint plan: which space becomes what"),
+    "plan_overloaded_head": ("现状超出服务能力的设施（最多列出 {n} 处，全部见 utilisation.csv）",
+                             "Existing facilities with more demand than capacity (up to {n}; "
+                             "all in utilisation.csv)"),
+    "plan_nearest": ("就近需求人数", "Demand nearest to it"),
+    "plan_floor_area": ("建筑面积（m²）", "Floor area (m²)"),
+    "plan_nearest_pct": ("就近需求 / 服务能力（%）", "Nearest demand / capacity (%)"),
+    "sheet_plan": ("联合方案", "Joint plan"),
+    "sheet_plan_spaces": ("联合方案空间", "Joint plan spaces"),
+    "sheet_plan_overloaded": ("超负荷设施", "Overloaded facilities"),
 }
 
 

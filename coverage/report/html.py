@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..config import AreaConfig
 from ._labels import output_date, tr
+from .plan import plan_html
 from .staticmaps import MapImage
 from .tables import Beyond, ReportTables, SiteBlocks
 
@@ -232,6 +233,8 @@ def _sections(t: ReportTables, pics: Pictures, lang: str) -> list[tuple[str, str
         ("sensitivity", tr("sec_sensitivity", lang), _sensitivity_html(t, pics, lang)),
         ("uncovered", tr("sec_uncovered", lang), unc_body),
         ("sites", tr("sec_sites", lang), _sites_html(t.site_blocks, lang)),
+        *([("plan", tr("sec_plan", lang), plan_html(t.plan, lang, _table))]
+          if t.plan is not None else []),
         ("scenarios", tr("sec_scenarios", lang), scen_body),
         ("provenance", tr("sec_provenance", lang),
          f"<p>{tr('osm_credit', lang)}</p><ul>{lims}</ul>"),
@@ -245,7 +248,7 @@ def tr_list(key: str, lang: str) -> tuple[str, ...]:
     return tuple(_i18n.tr(key, lang))
 
 
-_MAJOR = {"maps", "sensitivity", "uncovered", "sites", "provenance"}
+_MAJOR = {"maps", "sensitivity", "uncovered", "sites", "plan", "provenance"}
 
 
 def render_html(config: AreaConfig, t: ReportTables, pics: Pictures, *, lang: str = "zh",

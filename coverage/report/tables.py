@@ -23,6 +23,7 @@ from ..config import AreaConfig
 from ..results import Results
 from ..sensitivity import sensitivity
 from ._labels import tr
+from .plan import PlanTables, plan_tables
 
 __all__ = ["Beyond", "ReportTables", "SiteBlocks", "build_tables", "method_label",
            "scenario_label", "site_units"]
@@ -107,6 +108,8 @@ class ReportTables:
         Raw coverage % (unit x category key) for the heat map.
     chart_ba : DataFrame or None
         Raw coverage % per category key: existing, with_proposed, optimal.
+    plan : PlanTables or None
+        The joint plan against each category planned alone (:mod:`coverage.report.plan`).
     """
 
     area: list[tuple[str, Any]]
@@ -124,6 +127,7 @@ class ReportTables:
     notes: list[str]
     chart_unit: pd.DataFrame | None
     chart_ba: pd.DataFrame | None
+    plan: PlanTables | None = None
 
 
 def _demand_text(demand: str, lang: str) -> str:
@@ -384,6 +388,7 @@ def build_tables(results: Results, *, lang: str = "zh") -> ReportTables:
         sensitivity_minutes=_sensitivity_table(sens, config, "minutes", lang),
         sensitivity_speed=_sensitivity_table(sens, config, "speed", lang),
         notes=_notes(res, lang), chart_unit=piv, chart_ba=chart_ba,
+        plan=plan_tables(res, lang),
     )
 
 

@@ -107,6 +107,9 @@ def write_xlsx(t: ReportTables, path: str | Path, *, lang: str = "zh") -> Path:
               ("sheet_uncovered", t.uncovered), ("sheet_sites", t.sites),
               ("sheet_scenarios", t.scenarios),
               ("sheet_sensitivity", _sensitivity_sheet(t.sensitivity, lang))]
+    if t.plan is not None:
+        sheets += [("sheet_plan", t.plan.summary), ("sheet_plan_spaces", t.plan.spaces),
+                   ("sheet_plan_overloaded", t.plan.overloaded)]
     for key, df in sheets:
         ws = wb.create_sheet(tr(key, lang)[:31])
         if df is None:
