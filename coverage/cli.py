@@ -28,8 +28,9 @@ from .errors import Circle15Error, InputError, Problem
 if TYPE_CHECKING:  # pragma: no cover
     from .batch import BatchResult
     from .config import AreaConfig, Category, PlanConfig
-    from .inputs import StudyInputs
+    from .inputs import Study, StudyInputs
     from .jointplan.stage import PlanOutcome
+    from .network import WalkNetwork
     from .pipeline import CoverageResult
     from .planning import SitingOutcome
     from .results import Results
@@ -221,12 +222,25 @@ def _say(*lines: str) -> None:
 # --- subcommands -------------------------------------------------------------------------------
 
 
-def _load(args: argparse.Namespace) -> tuple[AreaConfig, StudyInputs]:
+def _site_keys(args: argparse.Namespace, cfg: AreaConfig) -> list[str]:
+    """Categories to site: --category (keys or the config's labels), else new_sites > 0."""
+    if getattr(args, "category", None):
+        return [cfg.category_key(c) for c in args.category]
+    return [c.key for c in cfg.categories if c.new_sites > 0]
+
+
+def _load(args: argparse.Namespace, *, sites: bool) -> tuple[AreaConfig, Study]:
+    """The config and the checked study (inputs + network): validate and run check the same."""
     from .config import load_config
-    from .inputs import load_inputs
+    from .inputs import check_study
 
     cfg = load_config(args.config)
-    return cfg, load_inputs(cfg)
+    study = check_study(
+        cfg, strict=getattr(args, "strict", False),
+        site_categories=_site_keys(args, cfg) if sites else [],
+        generate=True if getattr(args, "generate_candidates", False) else None,
+        check_streets=args.command == "validate")
+    return cfg, study
 
 
 def _wants_sites(args: argparse.Namespace, cfg: AreaConfig) -> bool:
@@ -243,21 +257,24 @@ def _plan_config(args: argparse.Namespace, cfg: AreaConfig) -> PlanConfig | None
     if args.command != "plan":
         return cfg.plan if args.command == "run" else None
     base = cfg.plan or PlanConfig()
-    return replace(base, categories=tuple(args.category or base.categories),
+    keys = _site_keys(args, cfg) if args.category else base.categories
+    return replace(base, categories=tuple(keys),
                    given_proposed=args.given_proposed or base.given_proposed)
 
 
-def _compute(args: argparse.Namespace, inputs: StudyInputs, *,
-             sites: bool) -> tuple[CoverageResult, SitingOutcome | None, PlanOutcome | None]:
+def _compute(args: argparse.Namespace, inputs: StudyInputs, *, sites: bool,
+             network: WalkNetwork | None = None
+             ) -> tuple[CoverageResult, SitingOutcome | None, PlanOutcome | None]:
     from .pipeline import analyze
 
-    result = analyze(inputs, progress=_progress(args))
+    result = analyze(inputs, network=network, progress=_progress(args))
     siting = None
     if sites:
         from .planning import select_sites
 
         siting = select_sites(
-            result, categories=getattr(args, "category", None), k=getattr(args, "k", None),
+            result, categories=_site_keys(args, inputs.config) or None,
+            k=getattr(args, "k", None),
             generate=True if getattr(args, "generate_candidates", False) else None,
             given_proposed=getattr(args, "given_proposed", False), progress=_progress(args))
     settings = _plan_config(args, inputs.config)
@@ -297,11 +314,13 @@ def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
     command = f"circle15 {args.command} {args.config}"
     # The lock first: a second run into the folder fails at once, not after loading.
     with lock_output(out, command=command):
-        cfg, inputs = _load(args)
+        cfg, study = _load(args, sites=sites)
+        inputs, network = study.inputs, study.network
         scenario = None
         if getattr(args, "scenario", None):
             scenario, inputs = _scenario(args, inputs)
             cfg = inputs.config
+            network = None  # the scenario's walks may need a wider network
         with open_run(out, config=cfg, command=command) as run:
             if scenario is not None and out.resolve() != Path(args.scenario).resolve():
                 from .serve.scenario import write_scenario_files
@@ -309,7 +328,7 @@ def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
                 write_scenario_files(run.dir, scenario)  # results elsewhere name their plan
             if full:
                 write_inputs(inputs, run.dir, progress=_progress(args))
-            result, siting, plan = _compute(args, inputs, sites=sites)
+            result, siting, plan = _compute(args, inputs, sites=sites, network=network)
             _say(*coverage_lines(result))
             if siting is not None:
                 _say(*siting_lines(cfg, siting))
@@ -355,8 +374,8 @@ def _write_report(args: argparse.Namespace, results: Results, folder: Path) -> l
 def cmd_validate(args: argparse.Namespace) -> int:
     from .inputs import summarize_inputs
 
-    _, inputs = _load(args)
-    print(summarize_inputs(inputs), end="")
+    _, study = _load(args, sites=True)
+    print(summarize_inputs(study.inputs), end="")
     print("OK: no problems found")
     return 0
 
@@ -425,7 +444,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     sock = bind(args.host, args.port)  # fail at once when the port is taken
     try:
-        _, inputs = _load(args)
+        _, study = _load(args, sites=False)
+        inputs = study.inputs
         from .serve.app import create_app
         from .serve.workspace import Workspace
 
@@ -537,6 +557,12 @@ def add_config_options(p: argparse.ArgumentParser, *, out: bool = True) -> None:
         p.add_argument("--out", help="output folder (default: out/<config folder name>)")
 
 
+def add_strict_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strict", action="store_true",
+                   help="points outside the study area and rows of categories not in the config "
+                   "are errors (default: left out with a warning and listed in dropped.csv)")
+
+
 def add_lang_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=("zh", "en"), default="zh",
                    help="language of the map and report (default zh)")
@@ -554,7 +580,8 @@ def add_map_options(p: argparse.ArgumentParser) -> None:
 def add_sites_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--k", type=_positive_int, help="new sites per category (default: new_sites)")
     p.add_argument("--category", action="append",
-                   help="category key to site (repeatable; default: those with new_sites)")
+                   help="category to site, by key or label (repeatable; default: those with "
+                   "new_sites)")
     p.add_argument("--generate-candidates", action="store_true",
                    help="also generate candidates on streets in uncovered areas")
     p.add_argument("--given-proposed", action="store_true",
@@ -674,14 +701,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    add("validate", cmd_validate, "check every input file and print a summary", out=False)
+    add("validate", cmd_validate, "check every input file and print a summary",
+        add_strict_options, out=False)
     add("run", cmd_run, "the whole analysis: validate, coverage, sites, map and report",
-        add_lang_options, add_map_options, add_pdf_options, add_scenario_options)
-    add("analyze", cmd_analyze, "walking coverage of every compound and category")
+        add_strict_options, add_lang_options, add_map_options, add_pdf_options,
+        add_scenario_options)
+    add("analyze", cmd_analyze, "walking coverage of every compound and category",
+        add_strict_options)
     add("sites", cmd_sites, "rank candidate sites and choose new ones (also writes coverage)",
-        add_sites_options)
+        add_strict_options, add_sites_options)
     add("plan", cmd_plan, "plan all categories at once on the candidate spaces, with floor "
-        "areas and capacities (also writes coverage)", add_plan_options)
+        "areas and capacities (also writes coverage)", add_strict_options, add_plan_options)
     add("map", cmd_map, "the interactive coverage map from an output folder", add_lang_options,
         add_map_options)
     add("report", cmd_report, "report.html, report.xlsx and sensitivity.csv (and --pdf: "

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +31,7 @@ from .constants import (
     SPEED_RANGE_M_S,
 )
 from .errors import ConfigError, Problem
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from .io import read_toml
 
 __all__ = [
     "COORD_SYSTEMS",
@@ -201,6 +196,12 @@ class AreaConfig:
         Minimum spacing of generated candidates (metres).
     gates : Path or None
         Optional point file of compound gates (``entrance=*`` / ``barrier=gate``), WGS-84.
+    boundaries_layer : str or None
+        GeoPackage layer of the boundaries file.
+    name_field : str
+        Column of the boundaries file holding the unit names (e.g. ``乡`` in a township layer).
+    unit_names : tuple of str
+        ``[area] names``: keep only these units of the boundaries file (empty = all).
     compounds_layer : str or None
         GeoPackage layer of the compounds file.
     tiles : int
@@ -227,6 +228,9 @@ class AreaConfig:
     max_walk_min: float = DEFAULT_MAX_WALK_MIN
     isochrone_buffer_m: float = DEFAULT_ISOCHRONE_BUFFER_M
     gates: Path | None = None
+    boundaries_layer: str | None = None
+    name_field: str = "name"
+    unit_names: tuple[str, ...] = ()
     compounds_layer: str | None = None
     tiles: int = 1
     plan: PlanConfig | None = None
@@ -246,6 +250,22 @@ class AreaConfig:
             if c.key == key:
                 return c
         raise KeyError(key)
+
+    def category_key(self, text: str) -> str:
+        """The key of the category named ``text`` by its key, label or English label.
+
+        Raises
+        ------
+        ConfigError
+            No category is called that (the message lists them).
+        """
+        for c in self.categories:
+            if text in (c.key, c.label, c.label_en):
+                return c.key
+        choices = ", ".join(f"{c.key} ({c.label})" for c in self.categories)
+        raise ConfigError(Problem(str(self.source), None, "category",
+                                  f"no category {text!r} in this config",
+                                  f"use a key or label: {choices}"))
 
     @property
     def max_walk_m(self) -> float:
@@ -378,7 +398,8 @@ _CATEGORY = _section(
     "label_en speed_m_s walk_m demand new_sites min_floor_area_m2 capacity weight osm "
     "name_pattern source level group", required=True, array=True)
 _SECTIONS: dict[str, _Section] = {s.name: s for s in (
-    _section("area", "name crs boundaries network", "isochrone_buffer_m tiles", required=True),
+    _section("area", "name crs boundaries network",
+             "isochrone_buffer_m tiles boundaries_layer name_field names", required=True),
     _section("walk", "", "speed_m_s max_snap_m max_walk_min"),
     _CATEGORY,
     _section("facilities", "path", _POINT_KEYS, required=True, array=True),
@@ -473,9 +494,25 @@ def _parse_area(p: _Problems, t: Mapping[str, Any], base: Path) -> dict[str, Any
         "name": p.text(t, "area", "name", "", example="回天地区"),
         "crs": _crs(p, t["crs"]) if "crs" in t else "",
         "boundaries": p.path(t, "area", "boundaries", base),
+        "boundaries_layer": p.text(t, "area", "boundaries_layer", None, example="townships"),
+        "name_field": p.text(t, "area", "name_field", "name", example="乡"),
+        "unit_names": _names(p, t),
         "network": p.path(t, "area", "network", base),
         **{k: p.number(t, "area", k, spec) for k, spec in _AREA_KEYS.items()},
     }
+
+
+def _names(p: _Problems, t: Mapping[str, Any]) -> tuple[str, ...]:
+    """``[area] names``: a list of unit names (texts), each once."""
+    value = t.get("names", [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        p.add("area.names", f"{value!r} is not a list of unit names",
+              'write e.g. names = ["回龙观镇", "东小口镇"]')
+        return ()
+    dup = sorted({v for v in value if value.count(v) > 1})
+    if dup:
+        p.add("area.names", f"{', '.join(dup)} listed twice", "list each unit once")
+    return tuple(dict.fromkeys(v.strip() for v in value))
 
 
 def _parse_walk(p: _Problems, t: Mapping[str, Any]) -> dict[str, Any]:
@@ -742,27 +779,6 @@ def _config_file(path: Path) -> Path:
     return path
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    def fail(problem: str, fix: str) -> ConfigError:
-        return ConfigError(Problem(str(path), None, None, problem, fix))
-
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows Notepad) is fine
-    except FileNotFoundError:
-        raise fail("config file not found", "check the path") from None
-    except IsADirectoryError:
-        raise fail("is a folder, not a config file", "give the area.toml file") from None
-    except UnicodeDecodeError:
-        raise fail("the file is not UTF-8 text", "save it as UTF-8") from None
-    except OSError as exc:
-        raise fail(f"cannot read the file ({exc.strerror or exc})", "check the path and "
-                   "its permissions") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise fail(f"not valid TOML ({exc})", "fix the TOML syntax at the position given") from None
-
-
 def _check_sections(p: _Problems, raw: Mapping[str, Any]) -> None:
     for key in sorted(set(raw) - set(_SECTIONS)):
         p.add(key, "unknown section", f"remove it or use one of: {', '.join(sorted(_SECTIONS))}")
@@ -818,7 +834,7 @@ def load_config(path: str | Path) -> AreaConfig:
         Listing every unknown, missing or invalid key at once.
     """
     path = _config_file(Path(path))
-    raw = _read_toml(path)
+    raw = read_toml(path)
     p = _Problems(str(path))
     _check_sections(p, raw)
     fields = _parse_sections(p, raw, path.resolve().parent)

@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_MAX_WALK_MIN",
     "DEFAULT_SPEED_M_S",
     "DIST_TOL_M",
+    "FAR_FROM_STREET_M",
     "GATE_TOL_M",
     "SPEED_RANGE_M_S",
 ]
@@ -51,3 +52,8 @@ DIST_TOL_M = 1e-6
 
 #: Coordinate systems point files may be given in (converted to WGS-84 on input).
 COORD_SYSTEMS: tuple[str, ...] = ("wgs84", "gcj02", "bd09")
+
+#: A facility, planned station or candidate farther than this from the nearest walkable street
+#: is probably misplaced (m): it is kept (its straight walk to the street counts), with a
+#: warning naming it. Beyond ``[walk] max_snap_m`` it is left out.
+FAR_FROM_STREET_M = 100.0

@@ -6,9 +6,17 @@ prints its message and exits with code 2, never a traceback. Anything else is a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Circle15Error", "ConfigError", "InputError", "Problem", "SolverError"]
+__all__ = [
+    "Circle15Error",
+    "ConfigError",
+    "InputError",
+    "Problem",
+    "SolverError",
+    "format_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,8 @@ class Problem:
         What is wrong.
     fix : str
         What to do about it.
+    rows : tuple of int
+        When the same problem is in several rows: all of them (``row`` is then the first).
     """
 
     file: str
@@ -35,14 +45,34 @@ class Problem:
     field: str | None
     problem: str
     fix: str
+    rows: tuple[int, ...] = ()
 
     def __str__(self) -> str:
         where = self.file
-        if self.row is not None:
+        if self.rows:
+            where += f", {format_rows(self.rows)}"
+        elif self.row is not None:
             where += f", row {self.row}"
         if self.field is not None:
             where += f", field '{self.field}'"
         return f"{where}: {self.problem}. Fix: {self.fix}"
+
+
+def format_rows(rows: Iterable[int]) -> str:
+    """``[1, 2, 3, 7, 9, 10]`` -> ``"rows 1–3, 7, 9–10"`` (``"row 4"`` for one row)."""
+    ordered = sorted(set(rows))
+    if len(ordered) == 1:
+        return f"row {ordered[0]}"
+    runs: list[str] = []
+    start = prev = ordered[0]
+    for r in [*ordered[1:], None]:
+        if r is not None and r == prev + 1:
+            prev = r
+            continue
+        runs.append(str(start) if start == prev else f"{start}–{prev}")
+        if r is not None:
+            start = prev = r
+    return "rows " + ", ".join(runs)
 
 
 class Circle15Error(Exception):

@@ -3,14 +3,21 @@
 :func:`load_inputs` reads every file named by the config, converts GCJ-02/BD-09 coordinates to
 WGS-84, projects everything once to ``config.crs`` and checks it all (see
 :mod:`coverage.validate` for the rules). It raises a single
-:class:`~coverage.errors.InputError` listing every problem in every file, so a planner can fix
-them in one pass. :func:`summarize_inputs` renders the counts for ``circle15 validate``.
+:class:`~coverage.errors.InputError` listing every problem in every file (the same problem in
+many rows once, with the rows), so a planner can fix them in one pass.
+
+:func:`check_study` is what ``circle15 validate`` and ``circle15 run`` both call: the inputs,
+the street network and the candidate sites siting will need. Whatever a run rejects on input,
+validate rejects first, with the same message. :func:`summarize_inputs` renders the counts for
+``circle15 validate``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,12 +26,19 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from .access import snap_points
 from .config import AreaConfig, PointSource
+from .constants import FAR_FROM_STREET_M
 from .errors import InputError, Problem
 from .io import cell_text, read_table
+from .network import WalkNetwork, load_walk_network
 from .validate import (
+    DROPPED_COLUMNS,
     POINT_COLUMNS,
+    candidate_problems,
     check_duplicate_ids,
+    closest,
+    group_problems,
     locate_points,
     parse_boundaries,
     parse_compounds,
@@ -32,12 +46,25 @@ from .validate import (
     plan_input_problems,
 )
 
-__all__ = ["COMPOUND_COLUMNS", "StudyInputs", "load_inputs", "summarize_inputs"]
+__all__ = [
+    "COMPOUND_COLUMNS",
+    "Study",
+    "StudyInputs",
+    "check_study",
+    "load_inputs",
+    "load_network_for",
+    "summarize_inputs",
+    "warn_far_from_street",
+]
 
 log = logging.getLogger(__name__)
 
 COMPOUND_COLUMNS = ("id", "name", "unit", "population", "population_60plus", "in_area")
 """Leading columns of :attr:`StudyInputs.compounds` (then any extra demand columns, geometry)."""
+
+
+def _no_dropped() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(DROPPED_COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -58,16 +85,21 @@ class StudyInputs:
         ``population_60plus`` (float, NaN when the file has no such column), any other demand
         column named by a category (float), ``in_area`` (bool: in a unit), polygon geometry.
     facilities, proposed : GeoDataFrame
-        ``id`` (str), ``name``, ``category``, ``status``, ``capacity`` (in the category's demand
-        unit) and ``floor_area_m2`` (m²) (float, NaN = unknown), ``source``, ``file``, ``row``
-        (1-based row in that file), ``lon``, ``lat`` (WGS-84 degrees after any GCJ-02/BD-09
-        conversion), point geometry. ``proposed`` is empty (same
+        ``id`` (str), ``name``, ``category``, ``status``, ``capacity`` (float, in the
+        category's demand unit; NaN = unknown), ``floor_area_m2`` (float, m²; NaN = unknown),
+        ``source``, ``file``, ``row`` (1-based row in that file), ``lon``, ``lat`` (WGS-84
+        degrees after any GCJ-02/BD-09 conversion), point geometry. ``proposed`` is empty (same
         columns) when the config names no proposed files.
     candidates : GeoDataFrame or None
         Same columns; ``category`` "" means any category. None when no candidates file.
     gates : GeoDataFrame or None
         ``id`` (str), ``compound_id`` (str, "" if not given), point geometry; None when not
         configured. Gates outside ``load_area`` are dropped.
+    dropped : DataFrame
+        Rows of the point files left out on purpose (district-wide lists): points outside the
+        units plus the longest walk, rows of categories not in the config. Columns
+        :data:`~coverage.validate.DROPPED_COLUMNS` (``file, row, id, name, category, lon, lat,
+        reason``; lon/lat as written in the file). Written to ``dropped.csv``.
     """
 
     config: AreaConfig
@@ -79,6 +111,7 @@ class StudyInputs:
     proposed: gpd.GeoDataFrame
     candidates: gpd.GeoDataFrame | None
     gates: gpd.GeoDataFrame | None
+    dropped: pd.DataFrame = field(default_factory=_no_dropped)
 
 
 def _display(path: Path, config: AreaConfig) -> str:
@@ -106,25 +139,65 @@ def _empty_points(crs: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
-def _points(sources: tuple[PointSource, ...], kind: str, config: AreaConfig,
-            load_area: BaseGeometry | None, problems: list[Problem]) -> gpd.GeoDataFrame:
+@dataclass
+class _Collected:
+    """What loading gathers besides the layers: problems, rows left out."""
+
+    problems: list[Problem] = field(default_factory=list)
+    dropped: list[pd.DataFrame] = field(default_factory=list)
+
+
+def _warn_other_categories(file: str, ignored: pd.DataFrame, config: AreaConfig) -> None:
+    if not len(ignored):
+        return
+    choices = [*config.category_keys, *(c.label for c in config.categories)]
     parts = []
-    for src in sources:
-        file = _display(src.path, config)
-        table = _read(src.path, config, problems, layer=src.layer, sheet=src.sheet)
-        if table is None:
-            continue
-        labels = {**{c.label_en: c.key for c in config.categories},
-                  **{c.label: c.key for c in config.categories}}
-        layer, ps = parse_points(table, file=file, kind=kind, coords=src.coords,
-                                 categories=config.category_keys, labels=labels)
-        problems.extend(ps)
-        gdf, ps = locate_points(layer, file=file, crs=config.crs, load_area=load_area,
-                                buffer_m=config.max_walk_m)
-        problems.extend(ps)
-        log.debug("%s: %d %s (coords %s)", file, len(gdf), kind, src.coords)
-        parts.append(gdf)
-    parts = [p for p in parts if len(p)]
+    for cat, n in sorted(Counter(ignored["category"]).items(), key=lambda kv: (-kv[1], kv[0])):
+        near = closest(cat, choices, n=1, cutoff=0.8)
+        parts.append(f"{cat} ({n}{f'; did you mean {near[0]}?' if near else ''})")
+    log.warning("%s: %d rows of categories not in the config are left out: %s. They are listed "
+                "in dropped.csv; add a [[category]] for those you need (--strict makes this an "
+                "error)", file, len(ignored), ", ".join(parts))
+
+
+def _warn_outside(file: str, dropped: pd.DataFrame, buffer_m: float) -> None:
+    if len(dropped):
+        log.warning("%s: %d points lie outside the study area (the units plus a %.0f m walk) and "
+                    "are left out; they are listed in dropped.csv (--strict makes this an error)",
+                    file, len(dropped), buffer_m)
+
+
+def _point_file(src: PointSource, kind: str, config: AreaConfig, load_area: BaseGeometry | None,
+                strict: bool, out: _Collected) -> gpd.GeoDataFrame | None:
+    file = _display(src.path, config)
+    table = _read(src.path, config, out.problems, layer=src.layer, sheet=src.sheet)
+    if table is None:
+        return None
+    if len(table) == 0 and kind != "candidates":
+        log.warning("%s: the file has a header but no rows: it adds no %s", file, kind)
+    labels = {**{c.label_en: c.key for c in config.categories},
+              **{c.label: c.key for c in config.categories}}
+    layer, ps = parse_points(table, file=file, kind=kind, coords=src.coords,
+                             categories=config.category_keys, labels=labels, strict=strict)
+    out.problems.extend(ps)
+    if layer.ignored is not None and len(layer.ignored):
+        _warn_other_categories(file, layer.ignored, config)
+        out.dropped.append(layer.ignored)
+    gdf, ps, dropped = locate_points(layer, file=file, crs=config.crs, load_area=load_area,
+                                     buffer_m=config.max_walk_m,
+                                     outside="error" if strict else "warn")
+    out.problems.extend(ps)
+    _warn_outside(file, dropped, config.max_walk_m)
+    if len(dropped):
+        out.dropped.append(dropped)
+    log.debug("%s: %d %s (coords %s)", file, len(gdf), kind, src.coords)
+    return gdf
+
+
+def _points(sources: tuple[PointSource, ...], kind: str, config: AreaConfig,
+            load_area: BaseGeometry | None, strict: bool, out: _Collected) -> gpd.GeoDataFrame:
+    parts = [_point_file(src, kind, config, load_area, strict, out) for src in sources]
+    parts = [p for p in parts if p is not None and len(p)]
     if not parts:
         return _empty_points(config.crs)
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=config.crs)
@@ -138,8 +211,8 @@ def _gates(path: Path, config: AreaConfig, load_area: BaseGeometry | None,
         return None
     layer, ps = parse_points(table, file=file, kind="gates", coords="wgs84", categories=())
     problems.extend(ps)
-    gdf, ps = locate_points(layer, file=file, crs=config.crs, load_area=load_area,
-                            buffer_m=config.max_walk_m, outside="drop")
+    gdf, ps, _ = locate_points(layer, file=file, crs=config.crs, load_area=load_area,
+                               buffer_m=config.max_walk_m, outside="drop")
     problems.extend(ps)
     ids = [i or f"gate{r}" for i, r in zip(gdf["id"], gdf["row"], strict=True)]
     comp = [""] * len(gdf)
@@ -150,25 +223,34 @@ def _gates(path: Path, config: AreaConfig, load_area: BaseGeometry | None,
                             crs=config.crs)
 
 
+def _spatial_units(compounds: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> np.ndarray:
+    """The unit containing each compound's representative point ("" if none)."""
+    rep = compounds.geometry.representative_point()
+    x, y = rep.x.to_numpy(), rep.y.to_numpy()
+    spatial = np.full(len(compounds), "", dtype=object)
+    for name, geom in zip(boundaries["name"], boundaries.geometry, strict=True):
+        hit = (spatial == "") & shapely.intersects_xy(geom, x, y)
+        spatial[hit] = name
+    return spatial
+
+
 def _assign_units(compounds: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame,
                   load_area: BaseGeometry, file: str, problems: list[Problem]
                   ) -> gpd.GeoDataFrame:
     """Fill ``unit`` from the unit containing each compound's representative point; set
     ``in_area``; drop compounds wholly outside ``load_area``."""
     out = compounds.copy()
-    rep = out.geometry.representative_point()
-    x, y = rep.x.to_numpy(), rep.y.to_numpy()
-    spatial = np.full(len(out), "", dtype=object)
-    for name, geom in zip(boundaries["name"], boundaries.geometry, strict=True):
-        hit = (spatial == "") & shapely.intersects_xy(geom, x, y)
-        spatial[hit] = name
+    spatial = _spatial_units(out, boundaries)
     known = list(boundaries["name"])
     given = out["unit"].to_numpy(dtype=object)
     for g, row in zip(given, out["row"], strict=True):
         if g != "" and g not in known:
+            near = closest(str(g), known)
             problems.append(Problem(file, int(row), "unit", f"unknown unit {g!r}",
-                                    f"use a name from the boundaries file: {', '.join(known)} "
-                                    "(or leave it empty to assign by location)"))
+                                    f"use a name from the boundaries file"
+                                    f"{' (closest: ' + ', '.join(near) + ')' if near else ''}: "
+                                    f"{', '.join(known)} (or leave it empty to assign by "
+                                    "location)"))
     out["unit"] = np.where(given != "", given, spatial).astype(object)
     out["in_area"] = out["unit"] != ""
     near = shapely.intersects(load_area, out.geometry.values)
@@ -179,6 +261,11 @@ def _assign_units(compounds: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame,
         problems.append(Problem(
             file, None, "geometry", f"none of the {len(out)} compounds lies in the study area",
             "check that the compounds file covers the units (right file? right CRS?)"))
+    elif near.any() and not out["in_area"].to_numpy(bool)[near].any():
+        problems.append(Problem(
+            file, None, "geometry", f"none of the {int(near.sum())} compounds near the units "
+            "lies inside a unit, so there is nothing to report coverage for",
+            "check that the compounds file and the boundaries are of the same area"))
     out = out.loc[near].reset_index(drop=True)
     edge = int((~out["in_area"]).sum())
     if edge:
@@ -187,13 +274,77 @@ def _assign_units(compounds: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame,
     return out
 
 
-def load_inputs(config: AreaConfig) -> StudyInputs:
+@dataclass(frozen=True)
+class _Units:
+    boundaries: gpd.GeoDataFrame
+    study_area: BaseGeometry | None
+    load_area: BaseGeometry | None
+
+
+def _load_units(config: AreaConfig, problems: list[Problem]) -> _Units:
+    """The unit polygons: they define the study area every other check needs."""
+    crs = config.crs
+    table = _read(config.boundaries, config, problems, layer=config.boundaries_layer)
+    boundaries = gpd.GeoDataFrame({"name": pd.Series(dtype=object)},
+                                  geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    if table is not None:
+        boundaries, ps = parse_boundaries(table, file=_display(config.boundaries, config),
+                                          crs=crs, name_field=config.name_field or "name",
+                                          names=config.unit_names)
+        problems.extend(ps)
+    if not len(boundaries):
+        return _Units(boundaries, None, None)
+    study_area = shapely.union_all(boundaries.geometry.values)
+    return _Units(boundaries, study_area, study_area.buffer(config.max_walk_m))
+
+
+def _demand_columns(config: AreaConfig) -> dict[str, list[str]]:
+    demand: dict[str, list[str]] = {}
+    for cat in config.categories:
+        demand.setdefault(cat.demand, []).append(cat.key)
+    return demand
+
+
+def _load_compounds(config: AreaConfig, units: _Units, problems: list[Problem]
+                    ) -> gpd.GeoDataFrame | None:
+    file = _display(config.compounds, config)
+    table = _read(config.compounds, config, problems, layer=config.compounds_layer)
+    if table is None:
+        return None
+    compounds, ps = parse_compounds(table, file=file, crs=config.crs,
+                                    demand=_demand_columns(config))
+    problems.extend(ps)
+    if units.load_area is None:
+        return compounds
+    return _assign_units(compounds, units.boundaries, units.load_area, file, problems)
+
+
+def _warn_gaps(config: AreaConfig, inputs: StudyInputs) -> None:
+    """Warnings about what the inputs lack: units without compounds, categories without
+    facilities."""
+    have = set(inputs.compounds.loc[inputs.compounds["in_area"], "unit"])
+    empty = [u for u in inputs.boundaries["name"] if u not in have]
+    if empty:
+        log.warning("%d units hold no compound: %s. They are listed in summary.csv with 0 "
+                    "compounds; check the compounds file covers them", len(empty),
+                    ", ".join(empty))
+    counts = Counter(inputs.facilities["category"])
+    missing = [c for c in config.categories if counts[c.key] == 0]
+    for cat in missing:
+        log.warning("no existing facility of category %s (%s): every compound is uncovered for "
+                    "it until proposed or new sites are added", cat.key, cat.label)
+
+
+def load_inputs(config: AreaConfig, *, strict: bool = False) -> StudyInputs:
     """Read, convert, project and validate every input file of a study area.
 
     Parameters
     ----------
     config : AreaConfig
         From :func:`coverage.config.load_config`.
+    strict : bool
+        Points outside the study area and rows of categories not in the config are errors
+        (default: left out with one warning per file and listed in ``dropped``).
 
     Returns
     -------
@@ -205,71 +356,137 @@ def load_inputs(config: AreaConfig) -> StudyInputs:
     InputError
         Listing every problem found in every file (file, row, field, problem, fix).
     """
-    crs = config.crs
-    problems: list[Problem] = []
-
-    # units first: they define the study area every other check needs
-    b_file = _display(config.boundaries, config)
-    table = _read(config.boundaries, config, problems)
-    if table is not None:
-        boundaries, ps = parse_boundaries(table, file=b_file, crs=crs)
-        problems.extend(ps)
-    else:
-        boundaries = gpd.GeoDataFrame({"name": pd.Series(dtype=object)},
-                                      geometry=gpd.GeoSeries([], crs=crs), crs=crs)
-    study_area: BaseGeometry | None = None
-    load_area: BaseGeometry | None = None
-    if len(boundaries):
-        study_area = shapely.union_all(boundaries.geometry.values)
-        load_area = study_area.buffer(config.max_walk_m)
-
-    # compounds
-    demand: dict[str, list[str]] = {}
-    for cat in config.categories:
-        demand.setdefault(cat.demand, []).append(cat.key)
-    c_file = _display(config.compounds, config)
-    table = _read(config.compounds, config, problems, layer=config.compounds_layer)
-    compounds: gpd.GeoDataFrame | None = None
-    if table is not None:
-        compounds, ps = parse_compounds(table, file=c_file, crs=crs, demand=demand)
-        problems.extend(ps)
-        if load_area is not None:
-            compounds = _assign_units(compounds, boundaries, load_area, c_file, problems)
-
-    # points
-    facilities = _points(config.facilities, "facilities", config, load_area, problems)
-    proposed = _points(config.proposed, "proposed", config, load_area, problems)
-    problems.extend(check_duplicate_ids([facilities, proposed]))
+    out = _Collected()
+    units = _load_units(config, out.problems)
+    compounds = _load_compounds(config, units, out.problems)
+    facilities = _points(config.facilities, "facilities", config, units.load_area, strict, out)
+    proposed = _points(config.proposed, "proposed", config, units.load_area, strict, out)
+    out.problems.extend(check_duplicate_ids([facilities, proposed]))
     candidates = None
-    n_before = len(problems)
+    n_before = len(out.problems)
     if config.candidates is not None:
-        candidates = _points((config.candidates,), "candidates", config, load_area, problems)
-        problems.extend(check_duplicate_ids([candidates]))
-    if config.candidates is not None and len(problems) == n_before:  # else those come first
-        problems.extend(plan_input_problems(config, candidates,
-                                            _display(config.candidates.path, config)))
-    gates = _gates(config.gates, config, load_area, problems) if config.gates else None
+        candidates = _points((config.candidates,), "candidates", config, units.load_area,
+                             strict, out)
+        out.problems.extend(check_duplicate_ids([candidates]))
+    if config.candidates is not None and len(out.problems) == n_before:  # else those first
+        out.problems.extend(plan_input_problems(config, candidates,
+                                                _display(config.candidates.path, config)))
+    gates = _gates(config.gates, config, units.load_area, out.problems) if config.gates else None
 
-    if problems:
-        raise InputError(problems)
-    assert compounds is not None and study_area is not None and load_area is not None
-    extra = [c for c in demand if c not in COMPOUND_COLUMNS]
+    if out.problems:
+        raise InputError(group_problems(out.problems))
+    assert compounds is not None and units.study_area is not None
+    assert units.load_area is not None
+    extra = [c for c in _demand_columns(config) if c not in COMPOUND_COLUMNS]
     compounds = compounds[[*COMPOUND_COLUMNS, *extra, compounds.geometry.name]]
+    dropped = (pd.concat(out.dropped, ignore_index=True)[list(DROPPED_COLUMNS)] if out.dropped
+               else _no_dropped())
     inputs = StudyInputs(
         config=config,
-        boundaries=boundaries,
-        study_area=study_area,
-        load_area=load_area,
+        boundaries=units.boundaries,
+        study_area=units.study_area,
+        load_area=units.load_area,
         compounds=compounds,
         facilities=facilities,
         proposed=proposed,
         candidates=candidates,
         gates=gates,
+        dropped=dropped,
     )
+    _warn_gaps(config, inputs)
     log.info("inputs: %d units, %d compounds (%d in units), %d facilities, %d proposed%s",
-             len(boundaries), len(compounds), int(compounds["in_area"].sum()), len(facilities),
-             len(proposed), "" if candidates is None else f", {len(candidates)} candidates")
+             len(units.boundaries), len(compounds), int(compounds["in_area"].sum()),
+             len(facilities), len(proposed),
+             "" if candidates is None else f", {len(candidates)} candidates")
     return inputs
+
+
+# --- the whole check: inputs, network, candidates -----------------------------------------------
+
+
+def load_network_for(inputs: StudyInputs) -> WalkNetwork:
+    """The walk network of the units buffered by the longest walk of any category."""
+    cfg = inputs.config
+    return load_walk_network(cfg.network, cfg.crs, clip_to=inputs.load_area)
+
+
+def warn_far_from_street(kind: str, layer: gpd.GeoDataFrame, snap_dist_m: np.ndarray,
+                         max_snap_m: float) -> None:
+    """One warning per point far from every walkable street: what, where, and what follows.
+
+    Points beyond ``max_snap_m`` are left out of the analysis; points beyond
+    :data:`~coverage.constants.FAR_FROM_STREET_M` are kept (the straight walk to the street
+    counts) but are probably misplaced.
+    """
+    far = np.flatnonzero(np.asarray(snap_dist_m) > min(FAR_FROM_STREET_M, max_snap_m))
+    for i in far:
+        row = layer.iloc[int(i)]
+        where = (f"{row['file']}, row {int(row['row'])}: " if "file" in layer.columns
+                 else f"{kind} ")
+        d = float(snap_dist_m[i])
+        what = f"{kind[:-1] if kind.endswith('s') else kind} {row['id']!r} ({row['name']})"
+        if d > max_snap_m:
+            log.warning("%s%s is %.0f m from the nearest walkable street, more than "
+                        "walk.max_snap_m = %g m: it is left out of the analysis. Check its "
+                        "coordinates, or raise max_snap_m", where, what, d, max_snap_m)
+        else:
+            log.warning("%s%s is %.0f m from the nearest walkable street; the straight walk to "
+                        "the street counts. Check its coordinates (a point should lie on or "
+                        "next to its street)", where, what, d)
+
+
+@dataclass(frozen=True)
+class Study:
+    """A checked study area: its inputs and its street network (reuse it for the run)."""
+
+    inputs: StudyInputs
+    network: WalkNetwork
+
+
+def check_study(config: AreaConfig, *, strict: bool = False,
+                site_categories: Sequence[str] | None = None, generate: bool | None = None,
+                check_streets: bool = False) -> Study:
+    """Everything a run checks on input, in one place (``validate`` and ``run`` call this).
+
+    Parameters
+    ----------
+    config : AreaConfig
+    strict : bool
+        See :func:`load_inputs`.
+    site_categories : sequence of str, optional
+        Categories siting will choose new sites for (default: those with ``new_sites > 0``).
+    generate : bool, optional
+        Candidates will be generated (default: ``[candidates] generate``).
+    check_streets : bool
+        Also warn about facilities, proposed stations and candidates far from every street
+        (the run does this itself when it attaches them to the network).
+
+    Returns
+    -------
+    Study
+
+    Raises
+    ------
+    InputError
+        Bad input files, a network file that cannot be read or has no walkable street in the
+        area, or new sites asked for without candidate sites.
+    """
+    inputs = load_inputs(config, strict=strict)
+    network = load_network_for(inputs)
+    keys = (list(site_categories) if site_categories is not None
+            else [c.key for c in config.categories if c.new_sites > 0])
+    problems = candidate_problems(
+        str(config.source), inputs.candidates, keys,
+        generate=config.generate_candidates if generate is None else generate)
+    if problems:
+        raise InputError(problems)
+    if check_streets:
+        for kind in ("facilities", "proposed", "candidates"):
+            layer = getattr(inputs, kind)
+            if layer is not None and len(layer):
+                snap = snap_points(network, shapely.get_coordinates(layer.geometry.to_numpy()))
+                warn_far_from_street(kind, layer, snap.off_m, config.max_snap_m)
+    return Study(inputs, network)
 
 
 def summarize_inputs(inputs: StudyInputs) -> str:
@@ -311,4 +528,6 @@ def summarize_inputs(inputs: StudyInputs) -> str:
                  + ("; generated candidates: on" if cfg.generate_candidates else ""))
     if inputs.gates is not None:
         lines.append(f"compound gates: {len(inputs.gates)}")
+    if len(inputs.dropped):
+        lines.append(f"left out on purpose (dropped.csv): {len(inputs.dropped)} rows")
     return "\n".join(lines) + "\n"

@@ -8,8 +8,12 @@ Readers
   string (so an id such as ``001`` keeps its leading zeros); :mod:`coverage.validate` parses
   numbers. A file that is not UTF-8 is refused with the fix "save it as UTF-8 (Excel: CSV UTF-8)";
   GBK/GB18030 files (what Chinese Excel writes by default) are recognised and named as such.
-* ``.xlsx`` / ``.xlsm``: read with openpyxl; optional ``sheet`` (default: the first sheet). Cells
-  are returned as strings formatted like the CSV reader would see them.
+* ``.xlsx`` / ``.xlsm``: read with openpyxl; optional ``sheet`` (default: the first *visible*
+  sheet, with a warning when the workbook has several). Text cells are strings like the CSV
+  reader's; numeric cells stay numbers (typed numbers are never ambiguous).
+* Every text cell is stripped; control characters are removed (tabs and line breaks become a
+  space) with a warning naming file, rows and field. A CSV row with more values than the
+  header has columns (an unquoted comma, e.g. ``116,2678``) is one error listing the rows.
 * ``.geojson`` / ``.json``: GeoJSON is WGS-84 by definition (RFC 7946); a legacy ``crs`` member
   is honoured. Coordinates that are not degrees are refused.
 * ``.gpkg``: optional ``layer`` (required when the file holds several layers). A layer without a
@@ -39,6 +43,7 @@ Every file circle15 writes goes through this module.
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as _dt
 import hashlib
 import io as _io
@@ -57,7 +62,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from .errors import ConfigError, InputError, Problem
+from .errors import ConfigError, InputError, Problem, format_rows
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -78,6 +83,7 @@ __all__ = [
     "remove_path",
     "remove_stale_temp",
     "sha256_file",
+    "strip_control",
     "temp_path",
     "toml_value",
     "write_bytes",
@@ -133,6 +139,50 @@ def _decode(raw: bytes, file: str) -> str:
         ) from None
 
 
+def _read_bytes(path: Path, file: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise _fail(file, "file not found", "check the path in the config") from None
+    except IsADirectoryError:
+        raise _fail(file, "this is a folder, not a file",
+                    "name the file inside it in the config") from None
+    except OSError as exc:
+        raise _fail(file, f"cannot read the file ({exc.strerror})",
+                    "check the path and its permissions") from None
+
+
+def _csv_rows(text: str, file: str) -> list[list[str]]:
+    """CSV text -> non-blank rows of stripped cells (header first)."""
+    try:
+        rows = list(csv.reader(_io.StringIO(text, newline=""), skipinitialspace=True))
+    except csv.Error as exc:
+        raise _fail(file, f"not a valid CSV table ({exc})",
+                    "check the row named for a stray comma or quote") from None
+    return [[c.strip() for c in r] for r in rows if any(c.strip() for c in r)]
+
+
+def _check_widths(rows: list[list[str]], file: str) -> None:
+    """One problem for every data row with more values than the header has columns."""
+    header = rows[0]
+    while header and header[-1] == "":
+        header = header[:-1]
+    width = len(header)
+    wide = [i for i, r in enumerate(rows[1:], start=1)
+            if any(c != "" for c in r[width:])]
+    if not wide:
+        return
+    example = rows[wide[0]]
+    raise InputError([Problem(
+        file, wide[0] if len(wide) == 1 else None, None,
+        f"{len(example)} values but the header names {width} columns "
+        f"({', '.join(header)}): a value holds an unquoted comma, "
+        "so every later value moved one column to the right",
+        "write decimals with a point (116.2678, not 116,2678) and put text that contains a "
+        'comma in double quotes ("a, b"), then save again',
+        rows=tuple(wide))])
+
+
 def read_csv(path: str | Path, *, file: str | None = None) -> pd.DataFrame:
     """Read a CSV file with every cell as a stripped string.
 
@@ -146,36 +196,77 @@ def read_csv(path: str | Path, *, file: str | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        String columns with stripped names and values; empty cells are ``""``.
+        String columns with stripped names and values; empty cells are ``""``; blank lines are
+        skipped; control characters are removed (warning naming the rows).
 
     Raises
     ------
     InputError
-        The file is missing, not UTF-8 (GBK files are named as such) or not parseable CSV.
+        The file is missing or a folder, not UTF-8 (GBK files are named as such), empty, not
+        parseable CSV, or a row holds more values than the header has columns (one message
+        listing the rows: usually an unquoted comma such as the decimal comma in ``116,2678``).
     """
     path = Path(path)
     file = file or str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise _fail(file, "file not found", "check the path in the config") from None
-    text = _decode(raw, file)
-    try:
-        df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False,
-                         na_filter=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise _fail(file, "the file is empty", "add a header row and data rows") from None
-    except pd.errors.ParserError as exc:
-        raise _fail(file, f"not a valid CSV table ({exc})",
-                    "check the row named for a stray comma or quote") from None
-    return _clean_strings(df)
+    rows = _csv_rows(_decode(_read_bytes(path, file), file), file)
+    if not rows:
+        raise _fail(file, "the file is empty", "add a header row and data rows")
+    _check_widths(rows, file)
+    header = rows[0]
+    while header and header[-1] == "":
+        header = header[:-1]
+    width = len(header)
+    data = [(r + [""] * width)[:width] for r in rows[1:]]
+    return _clean_cells(pd.DataFrame(data, columns=_unique_names(header), dtype=object), file)
 
 
-def _clean_strings(df: pd.DataFrame) -> pd.DataFrame:
+def _unique_names(header: list[object]) -> list[str]:
+    """Column names, stripped; a repeated name gets ``.1``, ``.2`` (as pandas does)."""
+    out: list[str] = []
+    for name in (cell_text(h) for h in header):
+        new, k = name, 0
+        while new in out:
+            k += 1
+            new = f"{name}.{k}"
+        out.append(new)
+    return out
+
+
+# C0/C1 control characters (Excel cannot store most of them; they break CSV readers and
+# terminals). Tabs and line breaks inside a cell become a space.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BREAKS = re.compile(r"[\t\r\n]+")
+
+
+def strip_control(text: str) -> str:
+    """``text`` without control characters (tabs and line breaks become one space)."""
+    return _CONTROL.sub("", _BREAKS.sub(" ", text)).strip()
+
+
+def _clean_column(values: list[Any], file: str, col: str) -> list[Any]:
+    """Text stripped of control characters (one warning naming the rows); others untouched."""
+    dirty: list[int] = []
+    out = list(values)
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            out[i] = strip_control(v)
+            if out[i] != v.strip():
+                dirty.append(i + 1)
+    if dirty:
+        log.warning("%s, %s, field '%s': control characters (e.g. line breaks) removed from "
+                    "the text; check it", file, format_rows(dirty), col)
+    return out
+
+
+def _clean_cells(df: pd.DataFrame, file: str) -> pd.DataFrame:
+    """Stripped text cells ("" for empty, dates as ISO text), numbers kept, control characters
+    removed."""
     df = df.copy()
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = _unique_names(list(df.columns))
     for col in df.columns:
-        df[col] = df[col].map(cell_text)
+        values = [v if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
+                  else v if isinstance(v, str) else cell_text(v) for v in df[col].tolist()]
+        df[col] = pd.Series(_clean_column(values, file, col), index=df.index, dtype=object)
     return df.reset_index(drop=True)
 
 
@@ -196,29 +287,51 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
+def _worksheet(wb: Any, sheet: str | None, file: str) -> Any:
+    """The named sheet, else the first visible one (warning when there are several)."""
+    if sheet is not None:
+        if sheet not in wb.sheetnames:
+            raise _fail(file, f"no sheet named {sheet!r}",
+                        f"use one of: {', '.join(wb.sheetnames)}", field="sheet")
+        return wb[sheet]
+    visible = [ws for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+    if not visible:
+        raise _fail(file, "the workbook has no visible sheet",
+                    "unhide the sheet with the data (Excel: right-click a tab > Unhide)")
+    if len(wb.worksheets) > 1:
+        hidden = [ws.title for ws in wb.worksheets if ws not in visible]
+        log.warning("%s: the workbook has %d sheets (%s%s); reading the first visible one, "
+                    "'%s'. To read another, set sheet = \"...\" for this file in the config",
+                    file, len(wb.worksheets), ", ".join(wb.sheetnames),
+                    f"; hidden: {', '.join(hidden)}" if hidden else "", visible[0].title)
+    return visible[0]
+
+
 def read_xlsx(path: str | Path, *, sheet: str | None = None,
               file: str | None = None) -> pd.DataFrame:
-    """Read one sheet of an Excel workbook with every cell as a string.
+    """Read one sheet of an Excel workbook.
 
     Parameters
     ----------
     path : str or Path
         The ``.xlsx`` workbook.
     sheet : str, optional
-        Sheet name; default the first sheet.
+        Sheet name; default the first *visible* sheet (a warning names the sheets when the
+        workbook has several: a hidden first sheet often holds old data).
     file : str, optional
         Name used for the file in error messages.
 
     Returns
     -------
     pandas.DataFrame
-        Same shape and conventions as :func:`read_csv`: the first non-empty row is the header,
-        fully empty rows are dropped, cells are strings.
+        Like :func:`read_csv`: the first non-empty row is the header, fully empty rows are
+        dropped, text cells are stripped strings ("" when empty), control characters removed;
+        but numeric cells stay numbers (a typed 1.2 is never mistaken for text "1.200").
 
     Raises
     ------
     InputError
-        Missing file, unknown sheet, or not a workbook.
+        Missing file, unknown sheet, no visible sheet, or not a workbook.
     """
     import openpyxl
 
@@ -226,32 +339,26 @@ def read_xlsx(path: str | Path, *, sheet: str | None = None,
     file = file or str(path)
     if not path.exists():
         raise _fail(file, "file not found", "check the path in the config")
+    if path.is_dir():
+        raise _fail(file, "this is a folder, not a file", "name the file inside it in the config")
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for bad files
         raise _fail(file, f"cannot open the workbook ({exc})",
                     "save it from Excel as .xlsx") from None
     try:
-        if sheet is None:
-            ws = wb.worksheets[0]
-        elif sheet in wb.sheetnames:
-            ws = wb[sheet]
-        else:
-            raise _fail(file, f"no sheet named {sheet!r}",
-                        f"use one of: {', '.join(wb.sheetnames)}", field="sheet")
-        rows = [[cell_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
+        rows = [list(r) for r in _worksheet(wb, sheet, file).iter_rows(values_only=True)]
     finally:
         wb.close()
-    rows = [r for r in rows if any(v != "" for v in r)]
+    rows = [r for r in rows if any(cell_text(v) != "" for v in r)]
     if not rows:
         raise _fail(file, "the sheet is empty", "add a header row and data rows")
     header = rows[0]
-    while header and header[-1] == "":
+    while header and cell_text(header[-1]) == "":
         header = header[:-1]
     width = len(header)
-    data = [(r + [""] * width)[:width] for r in rows[1:]]
-    df = pd.DataFrame(data, columns=header, dtype=object)
-    return _clean_strings(df)
+    data = [(r + [None] * width)[:width] for r in rows[1:]]
+    return _clean_cells(pd.DataFrame(data, columns=_unique_names(header), dtype=object), file)
 
 
 # --- vector files -------------------------------------------------------------------------
@@ -290,6 +397,8 @@ def read_vector(path: str | Path, *, layer: str | None = None,
     file = file or str(path)
     if not path.exists():
         raise _fail(file, "file not found", "check the path in the config")
+    if path.is_dir():
+        raise _fail(file, "this is a folder, not a file", "name the file inside it in the config")
     is_geojson = path.suffix.lower() in _GEOJSON_SUFFIXES
     try:
         layers = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
@@ -330,6 +439,10 @@ def read_vector(path: str | Path, *, layer: str | None = None,
                 "export the layer as GeoJSON with CRS EPSG:4326, or use a GeoPackage",
                 field="geometry",
             )
+    for col in gdf.columns:
+        if col != gdf.geometry.name and gdf[col].dtype == object:
+            gdf[col] = pd.Series(_clean_column(gdf[col].tolist(), file, str(col)),
+                                 index=gdf.index, dtype=object)
     return gdf.reset_index(drop=True)
 
 
@@ -337,7 +450,7 @@ def read_table(path: str | Path, *, sheet: str | None = None, layer: str | None 
                file: str | None = None) -> pd.DataFrame:
     """Read any supported input file (dispatch on suffix).
 
-    Returns a string-valued :class:`pandas.DataFrame` for CSV/XLSX and a
+    Returns a :class:`pandas.DataFrame` of text cells for CSV (XLSX: text and numbers) and a
     :class:`geopandas.GeoDataFrame` for GeoJSON/GPKG/SHP; see the module docstring.
 
     Raises
@@ -347,6 +460,8 @@ def read_table(path: str | Path, *, sheet: str | None = None, layer: str | None 
     """
     path = Path(path)
     file = file or str(path)
+    if path.is_dir():
+        raise _fail(file, "this is a folder, not a file", "name the file inside it in the config")
     suffix = path.suffix.lower()
     if suffix in _TEXT_SUFFIXES:
         return read_csv(path, file=file)
@@ -647,6 +762,9 @@ def read_toml(path: str | Path, *, file: str | None = None) -> dict[str, Any]:
     except IsADirectoryError:
         raise ConfigError(Problem(file, None, None, "this is a folder, not a file",
                                   "give the path of the .toml file in it")) from None
+    except OSError as exc:
+        raise ConfigError(Problem(file, None, None, f"cannot read the file ({exc.strerror})",
+                                  "check the path and its permissions")) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -92,7 +94,8 @@ def coverage_columns(
     return pd.DataFrame(cols)
 
 
-def unit_summary(compounds: pd.DataFrame, categories: tuple[Category, ...]) -> pd.DataFrame:
+def unit_summary(compounds: pd.DataFrame, categories: tuple[Category, ...],
+                 units: Iterable[str] = ()) -> pd.DataFrame:
     """Population-weighted coverage per unit, category and scenario, plus ``unit = ALL`` rows.
 
     Parameters
@@ -100,6 +103,10 @@ def unit_summary(compounds: pd.DataFrame, categories: tuple[Category, ...]) -> p
     compounds : DataFrame
         One row per compound *inside the units* with ``unit``, the demand columns and the
         ``covered_<key>[<suffix>]`` columns of :func:`coverage_columns`.
+    categories : tuple of Category
+    units : iterable of str
+        Every unit of the area: a unit without compounds gets rows too (0 compounds, empty
+        coverage), so the table lists every unit.
 
     Returns
     -------
@@ -109,7 +116,7 @@ def unit_summary(compounds: pd.DataFrame, categories: tuple[Category, ...]) -> p
         residents aged 60+ for elderly care).
     """
     rows = []
-    units = sorted(compounds["unit"].astype(str).unique())
+    units = sorted(set(compounds["unit"].astype(str)) | {str(u) for u in units})
     for scenario, suffix in SCENARIOS.items():
         for cat in categories:
             col = f"covered_{cat.key}{suffix}"

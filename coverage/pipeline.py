@@ -22,9 +22,9 @@ from tqdm.auto import tqdm
 
 from .access import AccessPoints, Snapped, compound_access_points, island_report, snap_layer
 from .config import AreaConfig
-from .inputs import StudyInputs
+from .inputs import StudyInputs, load_network_for, warn_far_from_street
 from .metrics import SCENARIOS, compound_distance, coverage_columns, unit_summary
-from .network import WalkNetwork, load_walk_network
+from .network import WalkNetwork
 from .reach import isochrone_polygon, nearest_source_distances, reachable_segments
 
 __all__ = ["COMPOUND_ID_COLUMNS", "CoverageResult", "CoverageTables", "analyze",
@@ -88,12 +88,6 @@ class CoverageResult(CoverageTables):
     access: AccessPoints
 
 
-def load_network_for(inputs: StudyInputs) -> WalkNetwork:
-    """The walk network of the units buffered by the longest walk of any category."""
-    cfg = inputs.config
-    return load_walk_network(cfg.network, cfg.crs, clip_to=inputs.load_area)
-
-
 def _sources(layer: gpd.GeoDataFrame, snap: Snapped, key: str) -> Snapped:
     use = (layer["category"].to_numpy() == key) & ~layer["off_network"].to_numpy(bool)
     return snap.take(np.flatnonzero(use))
@@ -123,11 +117,9 @@ def analyze(inputs: StudyInputs, *, network: WalkNetwork | None = None,
     t0 = time.perf_counter()
     facilities, fac_snap = snap_layer(net, inputs.facilities, cfg.max_snap_m)
     proposed, prop_snap = snap_layer(net, inputs.proposed, cfg.max_snap_m)
-    for name, layer in (("facilities", facilities), ("proposed", proposed)):
-        off = layer[layer["off_network"].to_numpy(bool)]
-        for row in off.itertuples():
-            log.warning("%s %s (%s) is %.0f m from the nearest walkable street (> %g m): "
-                        "left out", name, row.id, row.name, row.snap_dist_m, cfg.max_snap_m)
+    for name, layer, snap in (("facilities", facilities, fac_snap),
+                              ("proposed", proposed, prop_snap)):
+        warn_far_from_street(name, layer, snap.off_m, cfg.max_snap_m)
     gates_xy = (shapely.get_coordinates(inputs.gates.geometry.to_numpy())
                 if inputs.gates is not None and len(inputs.gates) else None)
     compounds_all = inputs.compounds.reset_index(drop=True)
@@ -181,7 +173,7 @@ def analyze(inputs: StudyInputs, *, network: WalkNetwork | None = None,
         geometry=compounds_all.geometry.to_numpy(), crs=cfg.crs,
     )
     compounds = compounds[compounds_all["in_area"].to_numpy(bool)].reset_index(drop=True)
-    summary = unit_summary(compounds, cfg.categories)
+    summary = unit_summary(compounds, cfg.categories, inputs.boundaries["name"])
     iso = {k: gpd.GeoDataFrame(rows, geometry="geometry", crs=cfg.crs)
            for k, rows in iso_rows.items() if rows}
 

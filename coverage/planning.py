@@ -26,6 +26,7 @@ from .network import WalkNetwork
 from .pipeline import CoverageResult
 from .reach import pairwise_distances
 from .siting import RANKING_COLUMNS, SitingPlan, plan_sites, ranking_table
+from .validate import candidate_problems
 
 __all__ = [
     "SitingOutcome",
@@ -212,11 +213,10 @@ def candidate_sites(result: CoverageResult, cats: list[Category], *,
                       ignore_index=True), geometry="geometry", crs=crs)
     else:
         candidates = gpd.GeoDataFrame({c: [] for c in cand_cols[:5]}, geometry=[], crs=crs)
-    if cats and len(candidates) == 0:
-        raise InputError(Problem(str(cfg.source), None, "candidates",
-                                 "new sites are asked for but there are no candidate sites",
-                                 "add a [candidates] file, or set generate = true under "
-                                 "[candidates] (or pass --generate-candidates)"))
+    problems = candidate_problems(str(cfg.source), candidates, [c.key for c in cats],
+                                  generate=False)  # generated sites are in `candidates` now
+    if problems:
+        raise InputError(problems)
     lonlat = candidates.geometry.to_crs(4326)
     candidates["lon"] = np.round(lonlat.x.to_numpy(), 6)
     candidates["lat"] = np.round(lonlat.y.to_numpy(), 6)

@@ -375,8 +375,8 @@ def analyze_tiled(inputs: StudyInputs, n: int | None = None, *, client: Any = No
     return CoverageTables(
         config=cfg, inputs=inputs,
         compounds=compounds, facilities=facilities, proposed=proposed, isochrones={},
-        summary=unit_summary(compounds, cfg.categories), islands=islands,
-        n_nodes=sum(r.n_nodes for r in results),
+        summary=unit_summary(compounds, cfg.categories, inputs.boundaries["name"]),
+        islands=islands, n_nodes=sum(r.n_nodes for r in results),
         seconds={"tiles": time.perf_counter() - t0,
                  "tile_max": max((r.seconds for r in results), default=0.0)},
     )

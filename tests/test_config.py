@@ -125,6 +125,9 @@ GOOD: list[tuple[str, Any, Any]] = [
     ("area.crs", "EPSG:32651", lambda c: c.crs == "EPSG:32651"),
     ("area.isochrone_buffer_m", 30, lambda c: c.isochrone_buffer_m == 30.0),
     ("area.tiles", 4, lambda c: c.tiles == 4),
+    ("area.boundaries_layer", "townships", lambda c: c.boundaries_layer == "townships"),
+    ("area.name_field", "乡", lambda c: c.name_field == "乡"),
+    ("area.names", ["回龙观镇", "东小口镇"], lambda c: c.unit_names == ("回龙观镇", "东小口镇")),
     ("walk.speed_m_s", 1.2, lambda c: c.speed_m_s == 1.2
      and c.category("wet_market").speed_m_s == 1.2),
     ("walk.max_snap_m", 150, lambda c: c.max_snap_m == 150.0),
@@ -197,6 +200,11 @@ BAD: list[tuple[str, Any, str, tuple[str, ...]]] = [
     ("area.tiles", 0, "area.tiles", ("out of range", "between 1 and")),
     ("area.tiles", True, "area.tiles", ("not a whole number",)),
     ("area.colour", "red", "area.colour", ("unknown key", "crs")),
+    ("area.boundaries_layer", 1, "area.boundaries_layer", ("not a text value",)),
+    ("area.name_field", "", "area.name_field", ("not a text value",)),
+    ("area.names", "回龙观镇", "area.names", ("not a list of unit names", "names = [")),
+    ("area.names", ["a", 1], "area.names", ("not a list of unit names",)),
+    ("area.names", ["a", "a"], "area.names", ("listed twice",)),
     ("walk.speed_m_s", 4.5, "walk.speed_m_s", ("out of range", "0.3", "3", "m/s")),
     ("walk.speed_m_s", "1.0", "walk.speed_m_s", ("not a number",)),
     ("walk.speed_m_s", 1e308, "walk.speed_m_s", ("out of range",)),
@@ -382,7 +390,7 @@ def test_folder_uses_its_area_toml_and_other_folders_are_refused(tmp_path: Path)
 
 
 def test_unreadable_configs(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="config file not found"):
+    with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "nope.toml")
     bad = tmp_path / "bad.toml"
     bad.write_bytes("[area]\nname = '回天'\n".encode("gbk"))

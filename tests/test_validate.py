@@ -112,9 +112,9 @@ def make_area(
     return cfg
 
 
-def problems_of(cfg: Path) -> list[Problem]:
+def problems_of(cfg: Path, *, strict: bool = False) -> list[Problem]:
     with pytest.raises(InputError) as ei:
-        load_inputs(load_config(cfg))
+        load_inputs(load_config(cfg), strict=strict)
     return ei.value.problems
 
 
@@ -262,19 +262,37 @@ def test_swapped_lat_lon_detected_by_study_area():
     layer, ps = parse_points(table, file="f.csv", kind="facilities", coords="wgs84",
                              categories=["x"])
     assert ps == []
-    gdf, ps = locate_points(layer, file="f.csv", crs=crs, load_area=area, buffer_m=0)
-    assert gdf["id"].tolist() == ["a"]
+    gdf, ps, dropped = locate_points(layer, file="f.csv", crs=crs, load_area=area, buffer_m=0)
+    assert gdf["id"].tolist() == ["a"] and dropped.empty
     (p,) = ps
     assert (p.row, p.field) == (2, "lon/lat") and "lat/lon look swapped" in p.problem
 
 
-def test_points_outside_study_area_are_listed(tmp_path):
-    csv = FACILITIES + (
-        "003,远处驿站,elderly_station,116.50,40.20\n"  # ~19 km away
-        "004,边缘菜市场,wet_market,116.365,40.070\n"  # ~430 m east of 东区: inside the buffer
-        "005,稍远菜市场,wet_market,116.375,40.070\n"  # ~1.28 km east: beyond the buffer
-    )
-    ps = problems_of(make_area(tmp_path, facilities=csv))
+OUTSIDE = FACILITIES + (
+    "003,远处驿站,elderly_station,116.50,40.20\n"  # ~19 km away
+    "004,边缘菜市场,wet_market,116.365,40.070\n"  # ~430 m east of 东区: inside the buffer
+    "005,稍远菜市场,wet_market,116.375,40.070\n"  # ~1.28 km east: beyond the buffer
+)
+
+
+def test_points_outside_study_area_are_dropped_with_one_warning(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        inputs = load_inputs(load_config(make_area(tmp_path, facilities=OUTSIDE)))
+    assert inputs.facilities["id"].tolist() == ["001", "002", "004"]
+    d = inputs.dropped
+    assert d["row"].tolist() == [3, 5] and set(d["file"]) == {"facilities.csv"}
+    assert d["id"].tolist() == ["003", "005"] and d["name"].tolist() == ["远处驿站", "稍远菜市场"]
+    assert d["lon"].tolist() == ["116.500000", "116.375000"]
+    _, _, east_m = GEOD.inv(116.360, 40.070, 116.375, 40.070)  # from the units' east edge
+    assert d["reason"].iat[1] == (f"{(east_m - 900) / 1000:.2f} km outside the study area "
+                                  "(the units plus a 900 m walk)")
+    warnings = [r.getMessage() for r in caplog.records if "outside the study area" in
+                r.getMessage() and "facilities.csv" in r.getMessage()]
+    assert len(warnings) == 1 and "2 points" in warnings[0] and "dropped.csv" in warnings[0]
+
+
+def test_points_outside_study_area_are_listed_when_strict(tmp_path):
+    ps = problems_of(make_area(tmp_path, facilities=OUTSIDE), strict=True)
     assert [p.row for p in ps] == [3, 5]
     p3, p5 = ps
     assert p3.file == "facilities.csv" and p3.field == "lon/lat"
@@ -303,9 +321,33 @@ def test_duplicate_ids_across_facilities_and_proposed(tmp_path):
     assert "also in facilities.csv, row 2" in p.problem
 
 
-def test_unknown_and_empty_categories(tmp_path):
-    csv = FACILITIES + "3,超市,supermarket,116.356,40.071\n4,无类,,116.356,40.071\n"
+def test_all_points_outside_is_an_error_with_hints(tmp_path):
+    csv = FAC_HEADER + "1,a,wet_market,116.50,40.20\n2,b,wet_market,116.51,40.21\n"
     ps = problems_of(make_area(tmp_path, facilities=csv))
+    assert [p.row for p in ps] == [1, 2]
+    assert all("outside the study area" in p.problem and "gcj02" in p.fix for p in ps)
+
+
+def test_rows_of_other_categories_are_left_out_with_one_warning(tmp_path, caplog):
+    csv = FACILITIES + ("3,超市,supermarket,116.356,40.071\n4,超市2,supermarket,x,y\n"
+                        "5,驿站?,elderly_statoin,116.356,40.071\n")
+    with caplog.at_level(logging.WARNING):
+        inputs = load_inputs(load_config(make_area(tmp_path, facilities=csv)))
+    assert inputs.facilities["id"].tolist() == ["001", "002"]
+    d = inputs.dropped
+    assert d["row"].tolist() == [3, 4, 5]
+    assert d["category"].tolist() == ["supermarket", "supermarket", "elderly_statoin"]
+    assert d["lon"].tolist() == ["116.356", "x", "116.356"]  # as written
+    assert set(d["reason"]) == {"category 'supermarket' is not in the config",
+                                "category 'elderly_statoin' is not in the config"}
+    (w,) = [r.getMessage() for r in caplog.records if "not in the config" in r.getMessage()]
+    assert "3 rows" in w and "supermarket (2)" in w
+    assert "elderly_statoin (1; did you mean elderly_station?)" in w
+
+
+def test_unknown_and_empty_categories_when_strict(tmp_path):
+    csv = FACILITIES + "3,超市,supermarket,116.356,40.071\n4,无类,,116.356,40.071\n"
+    ps = problems_of(make_area(tmp_path, facilities=csv), strict=True)
     p = only(ps, row=3)
     assert p.field == "category" and "unknown category 'supermarket'" in p.problem
     assert p.fix == "use one of: elderly_station, wet_market"
@@ -451,12 +493,13 @@ def test_all_problems_across_files_are_raised_at_once(tmp_path):
     csv = FAC_HEADER + "1,a,shop,116.35,40.07\n1,b,wet_market,x,40.07\n"
     comp = COMPOUNDS.copy()
     comp.loc[0, "population"] = -1
-    ps = problems_of(make_area(tmp_path, facilities=csv, compounds=comp))
+    ps = problems_of(make_area(tmp_path, facilities=csv, compounds=comp), strict=True)
     files = {p.file for p in ps}
     assert files == {"facilities.csv", "compounds.geojson"}
     assert len(ps) == 3  # unknown category, non-numeric lon, negative population
     with pytest.raises(InputError) as ei:
-        load_inputs(load_config(make_area(tmp_path, facilities=csv, compounds=comp)))
+        load_inputs(load_config(make_area(tmp_path, facilities=csv, compounds=comp)),
+                    strict=True)
     msg = str(ei.value)
     assert msg.startswith("3 input problems")
     assert "facilities.csv, row 2, field 'lon'" in msg
