@@ -144,9 +144,13 @@ _AMOUNT_FIX = ("write a plain number with a decimal point: 1200 or 1,200 (twelve
                "1.2 or 12.5 (decimals)")
 
 
-def _amounts(file: str, table: pd.DataFrame, col: str, *, what: str,
+def _amounts(file: str, table: pd.DataFrame, col: str, *, fix: str,
              required: bool = False) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
-    """Column ``col`` as numbers >= 0 (NaN when empty): values, bad rows, problems."""
+    """Column ``col`` as numbers >= 0 (NaN when empty): values, bad rows, problems.
+
+    ``fix`` says what the column holds (used for empty, negative and non-numbers); ambiguous
+    separators get the number rule as their fix.
+    """
     n = len(table)
     values = np.full(n, np.nan)
     bad = np.zeros(n, dtype=bool)
@@ -155,19 +159,16 @@ def _amounts(file: str, table: pd.DataFrame, col: str, *, what: str,
         return values, bad, problems
     for i, raw in enumerate(table[col].tolist()):
         v, why = parse_amount(raw)
-        text = cell_text(raw)
         if why is None and math.isnan(v) and required:
-            why, fix = "is empty", f"give {what} (0 if none)"
-        elif why is not None:
-            fix = _AMOUNT_FIX
-        elif v < 0:
-            why, fix = "is negative", f"give {what} as a number >= 0"
-        else:
+            why = "is empty"
+        elif why is None and v < 0:
+            why = "is negative"
+        elif why is None:
             values[i] = v
             continue
+        text = cell_text(raw)
         shown = f"{col} {text!r}" if text else col
-        problems.append(_problem(file, i + 1, col, f"{shown} {why}", fix))
+        problems.append(_problem(file, i + 1, col, f"{shown} {why}",
+                                 _AMOUNT_FIX if why.startswith("is ambiguous") else fix))
         bad[i] = True
     return values, bad, problems
-
-

@@ -27,6 +27,10 @@ from ._common import (
     _texts,
 )
 
+_CAPACITY_FIX = ("write how many people one facility serves, in the category's demand unit "
+                 "(e.g. 1500 residents aged 60+), as a number >= 0, or leave it empty")
+_FLOOR_AREA_FIX = ("write the floor area in square metres (e.g. 250, no unit), as a number >= 0, "
+                   "or leave it empty")
 _DEFAULT_STATUS = {"facilities": "existing", "proposed": "proposed", "candidates": "candidate"}
 
 
@@ -260,8 +264,8 @@ def parse_points(
     aliases = {k: v for k, v in (labels or {}).items() if k and v in set(known)}
     cats = _check_categories(file, _texts(table, "category"), kind, known, aliases, strict)
     bad_id, ps_id = _check_ids(file, ids, kind, "id" in cols)
-    cap, bad_cap, ps_cap = _amounts(file, table, "capacity", what="a capacity")
-    area, bad_area, ps_area = _amounts(file, table, "floor_area_m2", what="a floor area in m²")
+    cap, bad_cap, ps_cap = _amounts(file, table, "capacity", fix=_CAPACITY_FIX)
+    area, bad_area, ps_area = _amounts(file, table, "floor_area_m2", fix=_FLOOR_AREA_FIX)
     skip = cats.other  # rows of other categories are left out unchecked
     lon, lat, bad_xy, ps_xy = _coordinates(file, lons, lats, skip)
     bad = ~skip & (bad_id | cats.bad | bad_cap | bad_area | bad_xy)

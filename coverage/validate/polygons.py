@@ -255,8 +255,9 @@ def parse_compounds(
     values: dict[str, np.ndarray] = {}
     for col in number_cols:
         required = col == "population" or col in demand
-        values[col], bad, ps = _amounts(file, gdf, col, what="the number of residents",
-                                        required=required)
+        values[col], bad, ps = _amounts(file, gdf, col, required=required,
+                                        fix="give the number of residents as a number >= 0 "
+                                        "(0 if none)")
         problems += ps
         ok &= ~bad
     pop, old = values["population"], values["population_60plus"]
