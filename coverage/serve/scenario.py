@@ -411,7 +411,7 @@ def _read_sites(path: Path, cfg: AreaConfig) -> tuple[Site, ...]:
     if len(table) == 0:
         return ()
     layer, problems = parse_points(table, file=str(path), kind="proposed", coords="wgs84",
-                                   categories=cfg.category_keys)
+                                   categories=cfg.category_keys, strict=True)
     df = layer.table
     for row, src in zip(df["row"], df["source"], strict=True):
         if src not in SITE_SOURCES:
@@ -457,9 +457,9 @@ def locate_sites(sites: tuple[Site, ...] | list[Site], inputs: StudyInputs, *, f
         "lon": [repr(float(s.lon)) for s in sites], "lat": [repr(float(s.lat)) for s in sites],
     }, dtype=object)
     layer, problems = parse_points(table, file=file, kind=kind, coords="wgs84",
-                                   categories=cfg.category_keys)
-    gdf, more = locate_points(layer, file=file, crs=cfg.crs, load_area=inputs.load_area,
-                              buffer_m=cfg.max_walk_m)
+                                   categories=cfg.category_keys, strict=True)
+    gdf, more, _ = locate_points(layer, file=file, crs=cfg.crs, load_area=inputs.load_area,
+                                 buffer_m=cfg.max_walk_m, outside="error")
     return gdf, problems + more
 
 
