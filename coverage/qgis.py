@@ -238,8 +238,23 @@ def _overview_rules(results: Results, lang: str) -> list[Rule]:
     return rules
 
 
+def _plan_layer(results: Results, lang: str) -> LayerSpec:
+    """The joint plan's new facilities: a square per space in its category's colour, ranked."""
+    assert results.plan is not None
+    keys = list(dict.fromkeys(results.plan.joint_sites["category"].astype(str)))
+    index = {c.key: i for i, c in enumerate(results.config.categories)}
+    rules = [Rule(cat_label(results.config.category(k), lang),
+                  marker("square", style.category_colour(index[k]), size_mm=4.2),
+                  f"{_q('category')} = {_lit(k)}") for k in keys if k in index]
+    return LayerSpec("plan_joint", "plan_sites", tr("plan_layer", lang), "plan", "marker",
+                     rules, subset=f"{_q('method')} = 'joint_plan'",
+                     label=Label("rank", size_pt=7.5), style_name="joint_plan")
+
+
 def _site_layers(results: Results, lang: str, tables: set[str]) -> list[LayerSpec]:
     out = []
+    if "plan_sites" in tables and results.plan is not None and len(results.plan.joint_sites):
+        out.append(_plan_layer(results, lang))  # the plan on top: it answers the plan's question
     if "selected_sites" in tables:
         method = _q("method")
         out.append(LayerSpec(

@@ -205,3 +205,41 @@ def test_report_compares_the_joint_plan_with_each_category_alone(result, plan, t
     assert "CAND-054" in page
     wb = load_workbook(next(p for p in paths if p.suffix == ".xlsx"))
     assert {"Joint plan", "Joint plan spaces"} <= set(wb.sheetnames)
+
+
+def test_qgis_project_has_the_plan_layer(result, plan, tmp_path):
+    import json
+    import os
+    import sqlite3
+    import subprocess
+    import zipfile
+
+    from coverage.outputs import write_coverage
+    from coverage.qgis import write_qgis
+    from coverage.results import read_results
+
+    out = tmp_path / "out"
+    write_coverage(result, out, plan=plan)
+    res = read_results(out, result.config)
+    assert res.plan is not None and len(res.plan.joint_sites) == 10
+    write_qgis(res, out)
+    con = sqlite3.connect(out / "coverage.gpkg")
+    styled = {r[0] for r in con.execute("SELECT f_table_name FROM layer_styles")}
+    con.close()
+    assert "plan_sites" in styled
+    with zipfile.ZipFile(out / "coverage.qgz") as z:
+        assert "./coverage.gpkg|layername=plan_sites" in z.read("coverage.qgs").decode()
+    system = "/usr/bin/python3"
+    probe = subprocess.run([system, "-c", "import qgis.core"], capture_output=True, timeout=120)
+    if probe.returncode != 0:
+        pytest.skip("QGIS (Debian python3-qgis) not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    check = Path(__file__).with_name("qgis_check.py")
+    proc = subprocess.run([system, str(check), str(out), str(tmp_path / "q.png")],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    layer = seen["layers"]["circle15_plan_joint"]
+    assert layer["valid"] and layer["features"] == 10 and layer["labels"]
+    assert layer["rules"] == 3 and layer["renderer"] == "RuleRenderer"
