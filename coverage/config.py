@@ -834,7 +834,7 @@ def load_config(path: str | Path) -> AreaConfig:
         Listing every unknown, missing or invalid key at once.
     """
     path = _config_file(Path(path))
-    raw = read_toml(path)
+    raw = read_toml(path, what="config file")
     p = _Problems(str(path))
     _check_sections(p, raw)
     fields = _parse_sections(p, raw, path.resolve().parent)

@@ -75,6 +75,7 @@ __all__ = [
     "atomic_path",
     "cell_text",
     "formula_safe",
+    "parse_toml",
     "read_csv",
     "read_table",
     "read_toml",
@@ -739,7 +740,23 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def read_toml(path: str | Path, *, file: str | None = None) -> dict[str, Any]:
+def parse_toml(text: str, *, file: str) -> dict[str, Any]:
+    """Parse TOML text (the one place with Python 3.10's ``tomli`` fallback).
+
+    Raises
+    ------
+    ConfigError
+        Not valid TOML (naming ``file`` and the position).
+    """
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(Problem(file, None, None, f"not valid TOML ({exc})",
+                                  "fix the TOML syntax at the position given")) from None
+
+
+def read_toml(path: str | Path, *, file: str | None = None,
+              what: str = "file") -> dict[str, Any]:
     """Read a TOML file (UTF-8, a byte-order mark is accepted).
 
     Parameters
@@ -747,34 +764,34 @@ def read_toml(path: str | Path, *, file: str | None = None) -> dict[str, Any]:
     path : str or Path
     file : str, optional
         Name used for the file in error messages (default: ``path``).
+    what : str
+        What the file is, for messages ("config file not found").
 
     Raises
     ------
     ConfigError
-        Missing file, a folder, not UTF-8, or not valid TOML (with the position).
+        Missing file, a folder, unreadable, not UTF-8, or not valid TOML (with the position).
     """
     path = Path(path)
     file = file or str(path)
+
+    def fail(problem: str, fix: str) -> ConfigError:
+        return ConfigError(Problem(file, None, None, problem, fix))
+
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(Problem(file, None, None, "file not found", "check the path")) from None
+        raise fail(f"{what} not found", "check the path") from None
     except IsADirectoryError:
-        raise ConfigError(Problem(file, None, None, "this is a folder, not a file",
-                                  "give the path of the .toml file in it")) from None
+        raise fail("this is a folder, not a file", f"give the path of the {what} in it") from None
     except OSError as exc:
-        raise ConfigError(Problem(file, None, None, f"cannot read the file ({exc.strerror})",
-                                  "check the path and its permissions")) from None
+        raise fail(f"cannot read the {what} ({exc.strerror or exc})",
+                   "check the path and its permissions") from None
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")  # a BOM (Windows Notepad) is fine
     except UnicodeDecodeError:
-        raise ConfigError(Problem(file, None, None, "the file is not UTF-8 text",
-                                  "save it as UTF-8")) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(Problem(file, None, None, f"not valid TOML ({exc})",
-                                  "fix the TOML syntax at the position given")) from None
+        raise fail("the file is not UTF-8 text", "save it as UTF-8") from None
+    return parse_toml(text, file=file)
 
 
 def toml_value(value: object, *, float_digits: int | None = None) -> str:

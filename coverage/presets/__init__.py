@@ -32,7 +32,6 @@ Presets: ``gb50180`` (GB 50180-2018 5/10/15-minute life circles), ``mofcom`` (å•
 from __future__ import annotations
 
 import copy
-import sys
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -41,11 +40,7 @@ from typing import Any
 from ..config import Category, parse_category
 from ..constants import DEFAULT_SPEED_M_S
 from ..errors import ConfigError, Problem
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from ..io import parse_toml
 
 __all__ = [
     "PRESETS",
@@ -69,7 +64,7 @@ def _read(name: str) -> dict[str, Any]:
         raise ConfigError(Problem(f"preset {name!r}", None, "preset", "unknown preset",
                                   f"use one of: {', '.join(PRESETS)}"))
     text = resources.files(__package__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
+    data = parse_toml(text, file=f"preset {name}")
     problems = [
         Problem(f"preset {name}", None, f"category[{i}]", p, "fix the preset file")
         for i, cat in enumerate(data.get("category", []))
