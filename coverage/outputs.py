@@ -181,11 +181,11 @@ def write_coverage_files(result: CoverageTables, folder: str | Path,
     }
     for key, iso in result.isochrones.items():
         layers[f"isochrones_{key}"] = iso
-    from .results import streets_of
+    from .network import street_lines
+    from .pipeline import CoverageResult
 
-    streets = streets_of(result)
-    if streets is not None:  # tiled runs keep no network
-        layers["streets"] = streets
+    if isinstance(result, CoverageResult):  # a tiled run keeps no network
+        layers["streets"] = street_lines(result.network)
     paths = [
         write_csv(csv_table(compounds_table(result.compounds), population_columns=people),
                   out / "compounds.csv"),

@@ -146,8 +146,9 @@ def streets_of(result: CoverageTables) -> gpd.GeoDataFrame | None:
 
     None for a tiled run, which keeps no network (:func:`coverage.network.street_lines`).
     """
-    net = getattr(result, "network", None)  # CoverageResult has one, tiled CoverageTables not
-    return None if net is None else street_lines(net)
+    from .pipeline import CoverageResult
+
+    return street_lines(result.network) if isinstance(result, CoverageResult) else None
 
 
 def results_of(result: CoverageTables, siting: SitingOutcome | None = None,
