@@ -21,6 +21,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check coverage tests scripts
+	$(BIN)/mypy
 
 # Debian packages everything needs (as root; CI runs it in .ci/run). One package per line, with
 # who needs it:

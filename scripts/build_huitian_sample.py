@@ -313,8 +313,8 @@ def _node_path(ways: gpd.GeoDataFrame, steps: Sequence[tuple[int, int, int]]) ->
     return shapely.LineString(coords)
 
 
-def split_old_hlg(old: shapely.Geometry, ways: gpd.GeoDataFrame) -> dict[str, shapely.Geometry]:
-    """Split the old 回龙观镇 along real streets; returns metric pieces keyed by unit name."""
+def _cutters(old: shapely.Geometry, ways: gpd.GeoDataFrame) -> list[shapely.LineString]:
+    """The street lines (extended, optionally joined to the boundary) that split the old unit."""
     near = ways[ways.geom_m.intersects(old.buffer(200.0))]
     cutters: list[shapely.LineString] = []
     for _what, names, chain, path, ext_m, join in SPLIT_CUTTERS:
@@ -334,10 +334,11 @@ def split_old_hlg(old: shapely.Geometry, ways: gpd.GeoDataFrame) -> dict[str, sh
                 keep = shapely.ops.substring(ext, ext.project(on_line), ext.length)
                 ext = shapely.LineString([on_bd, *keep.coords])
             cutters.append(ext)
-    lines = shapely.union_all([old.boundary, *[c.intersection(old.buffer(1.0)) for c in cutters]])
-    faces = [f for f in shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
-             if f.representative_point().within(old)]
-    faces = [f.intersection(old) for f in faces]
+    return cutters
+
+
+def _seed_labels(faces: list[shapely.Geometry]) -> list[str | None]:
+    """Each face's unit from the seed point inside it (None: no seed)."""
     fwd = _to_metric()
     label: list[str | None] = [None] * len(faces)
     for name, lon, lat in SPLIT_SEEDS:
@@ -352,19 +353,35 @@ def split_old_hlg(old: shapely.Geometry, ways: gpd.GeoDataFrame) -> dict[str, sh
         if label[i] is None and f.area >= SLIVER_M2:
             c = f.representative_point()
             raise SystemExit(f"a {f.area / 1e4:.0f} ha piece at {c} has no seed")
+    return label
+
+
+def _best_neighbour(faces: list[shapely.Geometry], label: list[str | None], i: int) -> str | None:
+    """The label of the labelled face sharing the longest border with face ``i``."""
+    best, best_len = None, 0.0
+    for j, lab in enumerate(label):
+        if lab is not None:
+            shared_len = faces[i].boundary.intersection(faces[j].boundary).length
+            if shared_len > best_len:
+                best, best_len = lab, shared_len
+    return best
+
+
+def split_old_hlg(old: shapely.Geometry, ways: gpd.GeoDataFrame) -> dict[str, shapely.Geometry]:
+    """Split the old 回龙观镇 along real streets; returns metric pieces keyed by unit name."""
+    cutters = _cutters(old, ways)
+    lines = shapely.union_all([old.boundary, *[c.intersection(old.buffer(1.0)) for c in cutters]])
+    faces = [f for f in shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
+             if f.representative_point().within(old)]
+    faces = [f.intersection(old) for f in faces]
+    label = _seed_labels(faces)
     # slivers join the labelled neighbour with the longest shared border
     for _ in range(20):
         todo = [i for i, lab in enumerate(label) if lab is None]
         if not todo:
             break
         for i in todo:
-            best, best_len = None, 0.0
-            for j, lab in enumerate(label):
-                if lab is not None:
-                    shared_len = faces[i].boundary.intersection(faces[j].boundary).length
-                    if shared_len > best_len:
-                        best, best_len = lab, shared_len
-            label[i] = best
+            label[i] = _best_neighbour(faces, label, i)
     if any(lab is None for lab in label):
         raise SystemExit("a sliver face has no labelled neighbour")
     out = {}
@@ -518,8 +535,8 @@ def covered_compounds(net: WalkNetwork, access: AccessPoints, n_compounds: int,
 
 
 def _facility_rows(key: str, spec_prefix: str, label: str, pts_m: np.ndarray, source: str,
-                   status: str, names: Sequence[str] | None = None,
-                   gcj: bool = False, start: int = 1) -> list[dict]:
+                   status: str, *, names: Sequence[str] | None = None,
+                   gcj: bool = False) -> list[dict]:
     if len(pts_m) == 0:
         return []
     lon, lat = _to_wgs84().transform(pts_m[:, 0], pts_m[:, 1])
@@ -528,7 +545,7 @@ def _facility_rows(key: str, spec_prefix: str, label: str, pts_m: np.ndarray, so
         lon, lat = wgs84_to_gcj02(lon, lat)
     rows = []
     for k in range(len(pts_m)):
-        n = start + k
+        n = 1 + k
         rows.append({
             "id": f"{spec_prefix}-{n:03d}",
             "name": names[k] if names is not None else f"{label}（示例）{n:02d}",

@@ -129,6 +129,101 @@ def _points(rows, *, status: str) -> gpd.GeoDataFrame:
     )
 
 
+def _compounds(unit_names: list[str], cats, *, hostile: bool) -> tuple[pd.DataFrame, list]:
+    """The compounds table in contract column order, and the compound polygons."""
+    rec: dict[str, list] = {"id": [], "name": [], "unit": [], "population": [],
+                            "population_60plus": []}
+    geoms = []
+    for i, (cid, name, ui, dx, dy, pop, pop60) in enumerate(COMPOUNDS):
+        if hostile and i == 2:
+            name = XSS_SCRIPT
+        if hostile and i == 5:
+            name = XSS_IMG
+        rec["id"].append(cid)
+        rec["name"].append(name)
+        rec["unit"].append(unit_names[ui])
+        rec["population"].append(pop)
+        rec["population_60plus"].append(pop60)
+        geoms.append(box(X0 + dx, Y0 + dy, X0 + dx + 100, Y0 + dy + 80))
+    comp = pd.DataFrame(rec)
+    for suffix, include_prop in (("", False), ("_with_proposed", True)):
+        covered_cols = []
+        for cat in cats:
+            pts = [(X0 + r[3], Y0 + r[4]) for r in FACILITIES if r[2] == cat.key]
+            if include_prop:
+                pts += [(X0 + r[3], Y0 + r[4]) for r in PROPOSED if r[2] == cat.key]
+            walk = []
+            for cid, _n, _u, dx, dy, *_ in COMPOUNDS:
+                w = _walk_min(X0 + dx + 50, Y0 + dy + 40, pts, cat.speed_m_s)
+                walk.append(float("nan") if cid in UNREACHABLE else w)
+            w = np.array(walk, dtype=float)
+            comp[f"walk_min_{cat.key}{suffix}"] = w
+            comp[f"covered_{cat.key}{suffix}"] = np.nan_to_num(w, nan=np.inf) <= cat.minutes
+            covered_cols.append(f"covered_{cat.key}{suffix}")
+        comp[f"n_categories_covered{suffix}"] = comp[covered_cols].sum(axis=1).astype(int)
+        comp[f"all_covered{suffix}"] = comp[covered_cols].all(axis=1)
+    # contract order: existing columns, then the _with_proposed ones
+    base = ["id", "name", "unit", "population", "population_60plus"]
+    ex = [f"{p}_{c.key}" for c in cats for p in ("walk_min", "covered")]
+    order = base + ex + ["n_categories_covered", "all_covered"]
+    order += [f"{c}_with_proposed" for c in order[len(base):]]
+    comp = comp[order]
+    return comp, geoms
+
+
+def _write_isochrones(gpkg: Path, cats, *, with_proposed: bool) -> None:
+    """One isochrone layer per category: buffers of walk_m / DETOUR around the facilities."""
+    for cat in cats:
+        rows, geoms_iso = [], []
+        for scen, include_prop in (("existing", False), ("with_proposed", True)):
+            pts = [Point(X0 + r[3], Y0 + r[4]) for r in FACILITIES if r[2] == cat.key]
+            if include_prop and with_proposed:
+                pts += [Point(X0 + r[3], Y0 + r[4]) for r in PROPOSED if r[2] == cat.key]
+            radius = cat.walk_m / DETOUR
+            geoms_iso.append(gpd.GeoSeries([p.buffer(radius) for p in pts]).union_all())
+            rows.append({"category": cat.key, "scenario": scen})
+        gpd.GeoDataFrame(rows, geometry=geoms_iso, crs=CRS).to_file(
+            gpkg, layer=f"isochrones_{cat.key}", driver="GPKG")
+
+
+def _write_sites(out: Path, gpkg: Path, comp: pd.DataFrame, config: AreaConfig, *,
+                hostile: bool) -> None:
+    """Candidates and selected sites layers, sites.csv and scenarios.csv."""
+    cats = config.categories
+    cand_rows = list(CANDIDATES)
+    if hostile:
+        cand_rows[1] = (cand_rows[1][0], XSS_SCRIPT, *cand_rows[1][2:])
+    cand = gpd.GeoDataFrame(
+        {
+            "id": [r[0] for r in cand_rows],
+            "name": [r[1] for r in cand_rows],
+            "category": [r[2] for r in cand_rows],
+            "source": ["file"] * len(cand_rows),
+        },
+        geometry=[Point(X0 + r[3], Y0 + r[4]) for r in cand_rows],
+        crs=CRS,
+    )
+    ll = cand.to_crs(4326)
+    cand.insert(3, "lon", ll.geometry.x.round(6))
+    cand.insert(4, "lat", ll.geometry.y.round(6))
+    cand.to_file(gpkg, layer="candidates", driver="GPKG")
+    by_id = cand.set_index("id")
+    srows = []
+    for key, method, n_pick in (("elderly_station", "greedy", 1),
+                                ("wet_market", "greedy", 2), ("wet_market", "optimal", 2)):
+        srows += _greedy_rows(comp, config.category(key), cand_rows, by_id, method, n_pick)
+    sites = pd.DataFrame(srows)
+    sites.to_csv(out / "sites.csv", index=False, encoding="utf-8")
+    sel = gpd.GeoDataFrame(
+        sites[["rank", "candidate_id", "name", "category", "method", "gain_demand"]],
+        geometry=[by_id.loc[k, "geometry"] for k in sites["candidate_id"]],
+        crs=CRS,
+    )
+    sel.to_file(gpkg, layer="selected_sites", driver="GPKG")
+    _scenarios(comp, cats, sites).to_csv(out / "scenarios.csv", index=False,
+                                         encoding="utf-8")
+
+
 def make_results(
     tmp_path: Path,
     config: AreaConfig,
@@ -174,43 +269,7 @@ def make_results(
     fac = _points(fac_rows, status="existing")
     prop = _points(PROPOSED, status="proposed")
 
-    rec: dict[str, list] = {"id": [], "name": [], "unit": [], "population": [],
-                            "population_60plus": []}
-    geoms = []
-    for i, (cid, name, ui, dx, dy, pop, pop60) in enumerate(COMPOUNDS):
-        if hostile and i == 2:
-            name = XSS_SCRIPT
-        if hostile and i == 5:
-            name = XSS_IMG
-        rec["id"].append(cid)
-        rec["name"].append(name)
-        rec["unit"].append(unit_names[ui])
-        rec["population"].append(pop)
-        rec["population_60plus"].append(pop60)
-        geoms.append(box(X0 + dx, Y0 + dy, X0 + dx + 100, Y0 + dy + 80))
-    comp = pd.DataFrame(rec)
-    for suffix, include_prop in (("", False), ("_with_proposed", True)):
-        covered_cols = []
-        for cat in cats:
-            pts = [(X0 + r[3], Y0 + r[4]) for r in FACILITIES if r[2] == cat.key]
-            if include_prop:
-                pts += [(X0 + r[3], Y0 + r[4]) for r in PROPOSED if r[2] == cat.key]
-            walk = []
-            for cid, _n, _u, dx, dy, *_ in COMPOUNDS:
-                w = _walk_min(X0 + dx + 50, Y0 + dy + 40, pts, cat.speed_m_s)
-                walk.append(float("nan") if cid in UNREACHABLE else w)
-            w = np.array(walk, dtype=float)
-            comp[f"walk_min_{cat.key}{suffix}"] = w
-            comp[f"covered_{cat.key}{suffix}"] = np.nan_to_num(w, nan=np.inf) <= cat.minutes
-            covered_cols.append(f"covered_{cat.key}{suffix}")
-        comp[f"n_categories_covered{suffix}"] = comp[covered_cols].sum(axis=1).astype(int)
-        comp[f"all_covered{suffix}"] = comp[covered_cols].all(axis=1)
-    # contract order: existing columns, then the _with_proposed ones
-    base = ["id", "name", "unit", "population", "population_60plus"]
-    ex = [f"{p}_{c.key}" for c in cats for p in ("walk_min", "covered")]
-    order = base + ex + ["n_categories_covered", "all_covered"]
-    order += [f"{c}_with_proposed" for c in order[len(base):]]
-    comp = comp[order]
+    comp, geoms = _compounds(unit_names, cats, hostile=hostile)
     comp_gdf = gpd.GeoDataFrame(comp, geometry=geoms, crs=CRS)
 
     bnd.to_file(gpkg, layer="boundaries", driver="GPKG")
@@ -218,17 +277,7 @@ def make_results(
     fac.to_file(gpkg, layer="facilities", driver="GPKG")
     # the contract always has the layer; without planned stations it is empty
     (prop if with_proposed else prop.iloc[:0]).to_file(gpkg, layer="proposed", driver="GPKG")
-    for cat in cats:
-        rows, geoms_iso = [], []
-        for scen, include_prop in (("existing", False), ("with_proposed", True)):
-            pts = [Point(X0 + r[3], Y0 + r[4]) for r in FACILITIES if r[2] == cat.key]
-            if include_prop and with_proposed:
-                pts += [Point(X0 + r[3], Y0 + r[4]) for r in PROPOSED if r[2] == cat.key]
-            radius = cat.walk_m / DETOUR
-            geoms_iso.append(gpd.GeoSeries([p.buffer(radius) for p in pts]).union_all())
-            rows.append({"category": cat.key, "scenario": scen})
-        gpd.GeoDataFrame(rows, geometry=geoms_iso, crs=CRS).to_file(
-            gpkg, layer=f"isochrones_{cat.key}", driver="GPKG")
+    _write_isochrones(gpkg, cats, with_proposed=with_proposed)
 
     csv = comp.copy()
     for c in csv.columns:
@@ -238,38 +287,7 @@ def make_results(
     _summary(comp, cats).to_csv(out / "summary.csv", index=False, encoding="utf-8")
 
     if with_sites:
-        cand_rows = list(CANDIDATES)
-        if hostile:
-            cand_rows[1] = (cand_rows[1][0], XSS_SCRIPT, *cand_rows[1][2:])
-        cand = gpd.GeoDataFrame(
-            {
-                "id": [r[0] for r in cand_rows],
-                "name": [r[1] for r in cand_rows],
-                "category": [r[2] for r in cand_rows],
-                "source": ["file"] * len(cand_rows),
-            },
-            geometry=[Point(X0 + r[3], Y0 + r[4]) for r in cand_rows],
-            crs=CRS,
-        )
-        ll = cand.to_crs(4326)
-        cand.insert(3, "lon", ll.geometry.x.round(6))
-        cand.insert(4, "lat", ll.geometry.y.round(6))
-        cand.to_file(gpkg, layer="candidates", driver="GPKG")
-        by_id = cand.set_index("id")
-        srows = []
-        for key, method, n_pick in (("elderly_station", "greedy", 1),
-                                    ("wet_market", "greedy", 2), ("wet_market", "optimal", 2)):
-            srows += _greedy_rows(comp, config.category(key), cand_rows, by_id, method, n_pick)
-        sites = pd.DataFrame(srows)
-        sites.to_csv(out / "sites.csv", index=False, encoding="utf-8")
-        sel = gpd.GeoDataFrame(
-            sites[["rank", "candidate_id", "name", "category", "method", "gain_demand"]],
-            geometry=[by_id.loc[k, "geometry"] for k in sites["candidate_id"]],
-            crs=CRS,
-        )
-        sel.to_file(gpkg, layer="selected_sites", driver="GPKG")
-        _scenarios(comp, cats, sites).to_csv(out / "scenarios.csv", index=False,
-                                             encoding="utf-8")
+        _write_sites(out, gpkg, comp, config, hostile=hostile)
     seal_run(out, config)  # a finished run's manifest, so read_results accepts the folder
     return out
 
