@@ -315,7 +315,8 @@ def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
     # The lock first: a second run into the folder fails at once, not after loading.
     with lock_output(out, command=command):
         cfg, study = _load(args, sites=sites)
-        inputs, network = study.inputs, study.network
+        inputs = study.inputs
+        network: WalkNetwork | None = study.network
         scenario = None
         if getattr(args, "scenario", None):
             scenario, inputs = _scenario(args, inputs)

@@ -55,7 +55,7 @@ import re
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +221,7 @@ def read_csv(path: str | Path, *, file: str | None = None) -> pd.DataFrame:
     return _clean_cells(pd.DataFrame(data, columns=_unique_names(header), dtype=object), file)
 
 
-def _unique_names(header: list[object]) -> list[str]:
+def _unique_names(header: Sequence[object]) -> list[str]:
     """Column names, stripped; a repeated name gets ``.1``, ``.2`` (as pandas does)."""
     out: list[str] = []
     for name in (cell_text(h) for h in header):

@@ -12,8 +12,8 @@ from shapely.geometry import Point, box
 
 from coverage.errors import InputError
 from coverage.io import (
-    cell_text,
     atomic_path,
+    cell_text,
     read_csv,
     read_table,
     read_vector,
