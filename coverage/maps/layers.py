@@ -324,10 +324,9 @@ def add_candidates(ctx: MapContext, doc: MapDocument) -> None:
                         options={"symbol": sym}, legend=[_entry(sym, ctx.t("candidate_ring"))]))
 
 
-_SITE_STYLE = {  # method -> (layer label key, legend key, shape, show at first, z offset)
-    "greedy": ("ranked_sites", "ranked_pin", "pin", True, 1000),
-    "optimal": ("optimal_sites", "optimal_star", "star", True, 900),
-    "set_cover": ("set_cover_sites", "set_cover_square", "square", False, 800),
+_SITE_STYLE = {  # method in selected_sites -> (layer label key, legend key, shape, z offset)
+    "greedy": ("ranked_sites", "ranked_pin", "pin", 1000),
+    "optimal": ("optimal_sites", "optimal_star", "star", 900),
 }
 
 
@@ -362,13 +361,13 @@ def _site_props(ctx: MapContext, r: dict[str, Any], method: str,
 
 
 def add_sites(ctx: MapContext, doc: MapDocument) -> None:
-    """Ranked sites (pins with their rank), the optimal selection (gold stars), full coverage."""
+    """Ranked sites (pins with their rank) and the optimal selection (gold stars)."""
     sel = ctx.results.selected_sites
     if sel is None or not len(sel) or "method" not in sel:
         return
     sd = to_display(sel)
     cum = _cumulative(ctx)
-    for method, (label_key, legend_key, shape, show, z) in _SITE_STYLE.items():
+    for method, (label_key, legend_key, shape, z) in _SITE_STYLE.items():
         part = sd[sd["method"] == method]
         if not len(part):
             continue
@@ -384,7 +383,7 @@ def add_sites(ctx: MapContext, doc: MapDocument) -> None:
             legend = [_entry(symbol(shape, ctx.colours[k], "1"), ctx.labels[k])
                       for k in dict.fromkeys(part["category"]) if k in ctx.labels]
         doc.add_layer(Layer(
-            f"sites_{method}", "markers", SITES, ctx.t(label_key), data, show=show,
+            f"sites_{method}", "markers", SITES, ctx.t(label_key), data,
             options={"symbol": symbol(shape, fixed or style.SITE_COLOUR),
                      "colour_field": None if fixed else "colour", "text_field": "text",
                      "z": z, "legend_heading": None if fixed else ctx.t(legend_key)},
