@@ -192,6 +192,8 @@ def write_coverage_files(result: CoverageTables, folder: str | Path,
         write_csv(csv_table(result.summary), out / "summary.csv"),
         write_csv(result.islands, out / "islands.csv"),
     ]
+    if len(result.inputs.dropped):  # rows of district-wide lists left out on purpose
+        paths.append(write_csv(result.inputs.dropped, out / "dropped.csv"))
     if siting is not None:
         layers["candidates"] = siting.candidates
         layers["selected_sites"] = siting.selected_sites

@@ -444,3 +444,26 @@ def test_batch_rerun_drops_the_results_of_an_area_that_now_fails(tmp_path):
     run_batch_file(batch, out, runner=runner, progress=False)
     assert not (out / "batch_coverage.gpkg").exists() and not (out / "areas").exists()
     assert leftovers(out, out / ".cache") == []
+
+
+def test_rows_left_out_of_a_district_wide_list_are_written_to_dropped_csv(sample_copy, tmp_path):
+    fac = sample_copy / "facilities.csv"
+    header = fac.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    row = dict.fromkeys(header, "")
+    row.update({"id": "FAR-1", "name": "=远处驿站", "category": "elderly_station",
+                "lon": "116.900000", "lat": "40.070000", "status": "existing"})
+    with open(fac, "a", encoding="utf-8") as fh:
+        fh.write(",".join(row[c] for c in header) + "\n")
+    out = tmp_path / "out"
+    p = cli("-q", "analyze", str(sample_copy), "--out", str(out), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    dropped = pd.read_csv(out / "dropped.csv", dtype=str, encoding="utf-8-sig")
+    assert dropped["id"].tolist() == ["FAR-1"]
+    assert dropped["name"].tolist() == ["'=远处驿站"]  # formula-safe like every CSV
+    assert "outside the study area" in dropped["reason"].iat[0]
+    assert "dropped.csv" in read_manifest(out)["files"]
+    # a later run without such rows leaves no stale dropped.csv
+    shutil.copy2(SAMPLE / "facilities.csv", fac)
+    p = cli("-q", "analyze", str(sample_copy), "--out", str(out), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert not (out / "dropped.csv").exists()
