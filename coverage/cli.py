@@ -239,7 +239,7 @@ def _load(args: argparse.Namespace, *, sites: bool) -> tuple[AreaConfig, Study]:
         cfg, strict=getattr(args, "strict", False),
         site_categories=_site_keys(args, cfg) if sites else [],
         generate=True if getattr(args, "generate_candidates", False) else None,
-        check_streets=args.command == "validate")
+        check_streets=args.command == "validate", progress=_progress(args))
     return cfg, study
 
 
@@ -359,7 +359,7 @@ def _listing(out: Path) -> list[Path]:
 def _write_map(args: argparse.Namespace, results: Results, path: Path) -> Path:
     from .maps import write_map
 
-    return write_map(results, path, lang=args.lang)
+    return write_map(results, path, lang=args.lang, progress=_progress(args))
 
 
 def _write_report(args: argparse.Namespace, results: Results, folder: Path) -> list[Path]:

@@ -335,7 +335,8 @@ def _warn_gaps(config: AreaConfig, inputs: StudyInputs) -> None:
                     "it until proposed or new sites are added", cat.key, cat.label)
 
 
-def load_inputs(config: AreaConfig, *, strict: bool = False) -> StudyInputs:
+def load_inputs(config: AreaConfig, *, strict: bool = False,
+                progress: bool = False) -> StudyInputs:
     """Read, convert, project and validate every input file of a study area.
 
     Parameters
@@ -345,6 +346,8 @@ def load_inputs(config: AreaConfig, *, strict: bool = False) -> StudyInputs:
     strict : bool
         Points outside the study area and rows of categories not in the config are errors
         (default: left out with one warning per file and listed in ``dropped``).
+    progress : bool
+        Show a progress bar over the layers read.
 
     Returns
     -------
@@ -356,11 +359,18 @@ def load_inputs(config: AreaConfig, *, strict: bool = False) -> StudyInputs:
     InputError
         Listing every problem found in every file (file, row, field, problem, fix).
     """
+    from tqdm.auto import tqdm
+
     out = _Collected()
+    bar = tqdm(total=6, desc="reading inputs", unit="layer", disable=not progress)
     units = _load_units(config, out.problems)
+    bar.update()
     compounds = _load_compounds(config, units, out.problems)
+    bar.update()
     facilities = _points(config.facilities, "facilities", config, units.load_area, strict, out)
+    bar.update()
     proposed = _points(config.proposed, "proposed", config, units.load_area, strict, out)
+    bar.update()
     out.problems.extend(check_duplicate_ids([facilities, proposed]))
     candidates = None
     n_before = len(out.problems)
@@ -371,8 +381,10 @@ def load_inputs(config: AreaConfig, *, strict: bool = False) -> StudyInputs:
     if config.candidates is not None and len(out.problems) == n_before:  # else those first
         out.problems.extend(plan_input_problems(config, candidates,
                                                 _display(config.candidates.path, config)))
+    bar.update()
     gates = _gates(config.gates, config, units.load_area, out.problems) if config.gates else None
-
+    bar.update()
+    bar.close()
     if out.problems:
         raise InputError(group_problems(out.problems))
     assert compounds is not None and units.study_area is not None
@@ -445,7 +457,7 @@ class Study:
 
 def check_study(config: AreaConfig, *, strict: bool = False,
                 site_categories: Sequence[str] | None = None, generate: bool | None = None,
-                check_streets: bool = False) -> Study:
+                check_streets: bool = False, progress: bool = False) -> Study:
     """Everything a run checks on input, in one place (``validate`` and ``run`` call this).
 
     Parameters
@@ -460,6 +472,8 @@ def check_study(config: AreaConfig, *, strict: bool = False,
     check_streets : bool
         Also warn about facilities, proposed stations and candidates far from every street
         (the run does this itself when it attaches them to the network).
+    progress : bool
+        Show a progress bar while the inputs are read.
 
     Returns
     -------
@@ -471,7 +485,7 @@ def check_study(config: AreaConfig, *, strict: bool = False,
         Bad input files, a network file that cannot be read or has no walkable street in the
         area, or new sites asked for without candidate sites.
     """
-    inputs = load_inputs(config, strict=strict)
+    inputs = load_inputs(config, strict=strict, progress=progress)
     network = load_network_for(inputs)
     keys = (list(site_categories) if site_categories is not None
             else [c.key for c in config.categories if c.new_sites > 0])

@@ -96,7 +96,7 @@ def _groups(ctx: MapContext, doc: MapDocument) -> None:
 
 
 def build_map(results: Results, *, lang: str = "zh",
-              extra_layers: Sequence[LayerBuilder] = ()) -> MapDocument:
+              extra_layers: Sequence[LayerBuilder] = (), progress: bool = False) -> MapDocument:
     """Build the interactive coverage map of one study area.
 
     Parameters
@@ -108,6 +108,8 @@ def build_map(results: Results, *, lang: str = "zh",
         Language of every label the map adds (names from data are shown as they are).
     extra_layers : sequence of callables
         Further layer builders ``(ctx, doc) -> None``, drawn after the standard ones.
+    progress : bool
+        Show a progress bar over the layer builders.
 
     Returns
     -------
@@ -129,22 +131,27 @@ def build_map(results: Results, *, lang: str = "zh",
         extra={"attribution": ctx.t("attribution")},
     )
     _groups(ctx, doc)
-    for build in (*AREA_LAYERS, *extra_layers):
+    from tqdm.auto import tqdm
+
+    for build in tqdm((*AREA_LAYERS, *extra_layers), desc="building the map", unit="layer",
+                      disable=not progress):
         build(ctx, doc)
     log.info("map: %d layers, %d data blobs", len(doc.layers), len(doc.data))
     return doc
 
 
 def write_map(results: Results, path: str | Path, *, lang: str = "zh",
-              extra_layers: Sequence[LayerBuilder] = ()) -> Path:
+              extra_layers: Sequence[LayerBuilder] = (), progress: bool = False) -> Path:
     """Build the map and write it atomically to ``path`` (one self-contained HTML file).
+
+    ``progress`` shows a progress bar over the layers (see :func:`build_map`).
 
     Returns
     -------
     Path
         ``path``.
     """
-    text = build_map(results, lang=lang, extra_layers=extra_layers).render()
+    text = build_map(results, lang=lang, extra_layers=extra_layers, progress=progress).render()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text(path, text)
