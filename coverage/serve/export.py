@@ -69,8 +69,13 @@ def run_scenario(inputs: StudyInputs, folder: str | Path, *, lang: str = "zh",
         result = analyze(run_inputs, network=network, progress=progress)
         siting = (select_sites(result, progress=progress)
                   if any(c.new_sites > 0 for c in cfg.categories) else None)
-        write_coverage_files(result, run.dir, siting)
-        results = results_of(result, siting)
+        plan = None
+        if cfg.plan is not None:  # as `circle15 run` does (its --scenario rerun must match)
+            from ..jointplan.stage import plan_joint
+
+            plan = plan_joint(result, progress=progress)
+        write_coverage_files(result, run.dir, siting, plan=plan)
+        results = results_of(result, siting, plan)
         write_map(results, run.dir / MAP_FILE, lang=lang)
         write_report(results, run.dir, lang=lang)
     paths = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
