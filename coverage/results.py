@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .planning import SitingOutcome
 
 __all__ = ["GPKG", "PlanResults", "Results", "read_results", "results_date", "results_of",
-           "streets_of"]
+           "source_date", "streets_of"]
 
 log = logging.getLogger(__name__)
 
@@ -281,19 +281,23 @@ def read_results(out_dir: str | Path, config: AreaConfig) -> Results:
     )
 
 
-def results_date(results: Results) -> str | None:
-    """The date maps and reports print: ``SOURCE_DATE_EPOCH`` if set, else the run's own date.
+def source_date() -> str | None:
+    """``SOURCE_DATE_EPOCH`` as an ISO date (UTC), or None when it is unset or not a number.
 
-    Never the clock, so the same results give the same bytes (reproducible-builds convention:
-    ``SOURCE_DATE_EPOCH`` is seconds since 1970-01-01 UTC). None when neither is known.
+    The reproducible-builds variable (seconds since 1970-01-01 UTC), e.g.
+    ``SOURCE_DATE_EPOCH=$(date +%s) circle15 run ...``: the one way to put a date on the map and
+    the report, so the same results give the same bytes unless a date is asked for.
     """
     import datetime as dt
     import os
 
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        try:
-            return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date().isoformat()
-        except (ValueError, OverflowError, OSError):
-            log.warning("SOURCE_DATE_EPOCH=%r is not a whole number of seconds: ignored", epoch)
-    return results.run_date
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw.isdigit():
+        return None
+    return dt.datetime.fromtimestamp(int(raw), tz=dt.timezone.utc).date().isoformat()
+
+
+def results_date(results: Results) -> str | None:
+    """The date maps and reports print: :func:`source_date` if set, else the run's own date
+    (``results.run_date``); never the clock. None when neither is known."""
+    return source_date() or results.run_date

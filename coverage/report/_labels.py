@@ -6,8 +6,6 @@ here first and falls back to it. Nothing here is escaped: callers escape where t
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from typing import Any
 
 from .. import _i18n
@@ -147,11 +145,9 @@ def tr(key: str, lang: str, **fmt: Any) -> str:
 def output_date() -> str | None:
     """The date printed on outputs, or None for none (so the same inputs give the same bytes).
 
-    The rule shared by the report and the map: a date appears only when asked for, through the
-    reproducible-builds variable ``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC), e.g.
-    ``SOURCE_DATE_EPOCH=$(date +%s) circle15 run ...``. An unparsable value is ignored.
+    The rule shared by the report and the map: :func:`coverage.results.source_date`
+    (``SOURCE_DATE_EPOCH``).
     """
-    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not raw.isdigit():
-        return None
-    return dt.datetime.fromtimestamp(int(raw), tz=dt.timezone.utc).date().isoformat()
+    from ..results import source_date
+
+    return source_date()
