@@ -316,3 +316,19 @@ def test_bad_arrays_are_bugs_not_input_errors():
         PlanCategory(**{**cat.__dict__, "weight": 0.0})
     with pytest.raises(ValueError, match="duplicate"):
         solve_joint([cat, cat])
+
+
+def test_a_model_that_disagrees_with_the_assignment_is_never_reported(monkeypatch):
+    from coverage.errors import SolverError
+    from coverage.jointplan import model
+
+    cats = _instance(3, capacities=True)
+    real = model._choose
+
+    def off_by_five(*args, **kw):
+        chosen, status, served = real(*args, **kw)
+        return chosen, status, None if served is None else served + 5.0
+
+    monkeypatch.setattr(model, "_choose", off_by_five)
+    with pytest.raises(SolverError, match="numerical trouble"):
+        solve_joint(cats)

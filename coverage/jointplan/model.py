@@ -447,8 +447,10 @@ def _useful_spaces(cat: PlanCategory) -> np.ndarray:
 
 
 def _choose(cats: Sequence[PlanCategory], time_limit_s: float,
-            accept_time_limit: bool) -> tuple[dict[str, np.ndarray], str]:
-    """Solve the joint MILP; the chosen spaces per category and the solver status."""
+            accept_time_limit: bool) -> tuple[dict[str, np.ndarray], str, float | None]:
+    """Solve the joint MILP: the chosen spaces per category, the solver status and the
+    weighted served demand the model counts (that of compounds the model holds; None when
+    there is no space to choose and nothing was solved)."""
     b = _Builder()
     x_of: dict[tuple[int, str], int] = {}
     spaces = {c.key: _useful_spaces(c) for c in cats}
@@ -461,13 +463,13 @@ def _choose(cats: Sequence[PlanCategory], time_limit_s: float,
         if len(vs) > 1:
             b.row([(v, 1.0) for v in vs], -np.inf, 1.0)
     if not x_of:
-        return {c.key: np.empty(0, dtype=np.intp) for c in cats}, "optimal"
+        return {c.key: np.empty(0, dtype=np.intp) for c in cats}, "optimal", None
     log.debug("joint plan MILP: %d variables (%d binary), %d rows", len(b.obj),
               sum(b.integer), len(b.row_lb))
     x, status = b.solve(time_limit_s, accept_time_limit)
     chosen = {c.key: np.array(sorted(i for i in spaces[c.key] if x[x_of[(int(i), c.key)]] > 0.5),
                               dtype=np.intp) for c in cats}
-    return chosen, status
+    return chosen, status, float(np.asarray(b.obj) @ x)
 
 
 # --- assignment ----------------------------------------------------------------------------------
@@ -621,6 +623,30 @@ def _outcome(cat: PlanCategory, chosen: np.ndarray) -> CategoryOutcome:
                            plan=assign(cat, selected))
 
 
+def _check_served(cats: Sequence[PlanCategory], outcomes: dict[str, CategoryOutcome],
+                  model_served: float | None) -> None:
+    """The MILP's served demand must be what the assignment of the chosen spaces serves.
+
+    The model leaves out compounds an existing facility of unlimited capacity serves already;
+    the assignment counts them. A difference beyond the solvers' tolerances means the model
+    and the assignment disagree (numerical trouble or a bug): never report such a plan.
+    """
+    if model_served is None:
+        return
+    expected = 0.0
+    scale = 1.0
+    for cat in cats:
+        unlimited = np.flatnonzero(~np.isfinite(cat.capacity_old))
+        fixed = _reached(cat.reach_old, unlimited) & (np.asarray(cat.demand) > 0)
+        served = outcomes[cat.key].plan.served_total
+        expected += cat.weight * (served - float(np.asarray(cat.demand)[fixed].sum()))
+        scale += cat.weight * float(np.sum(cat.demand))
+    if abs(expected - model_served) > 10 * _LP_REL_TOL * scale:
+        raise SolverError(
+            f"joint plan: the solver counts {model_served:,.3f} weighted served demand, the "
+            f"assignment of its spaces {expected:,.3f} (numerical trouble); not reported")
+
+
 def _check_keys(cats: Sequence[PlanCategory]) -> None:
     keys = [c.key for c in cats]
     if len(set(keys)) != len(keys):
@@ -657,8 +683,9 @@ def solve_joint(cats: Sequence[PlanCategory], *, time_limit_s: float = 60.0,
     """
     t0 = time.perf_counter()
     _check_keys(cats)
-    chosen, status = _choose(cats, time_limit_s, accept_time_limit)
+    chosen, status, model_served = _choose(cats, time_limit_s, accept_time_limit)
     outcomes = {c.key: _outcome(c, chosen[c.key]) for c in cats}
+    _check_served(cats, outcomes, model_served)
     out = JointOutcome(categories=outcomes, weights={c.key: c.weight for c in cats},
                        status=status, solve_s=time.perf_counter() - t0)
     log.info("joint plan: %d categories, %d spaces -> %d new facilities, weighted +%.1f "
@@ -685,7 +712,7 @@ def solve_independent(cats: Sequence[PlanCategory], *, time_limit_s: float = 60.
     for cat in cats:
         rows = _useful_spaces(cat)
         if cat.capacitated or not len(rows):
-            chosen, status = _choose([cat], time_limit_s, accept_time_limit)
+            chosen, status, model_served = _choose([cat], time_limit_s, accept_time_limit)
             pick = chosen[cat.key]
         else:
             covered = _reached(cat.reach_old, np.arange(cat.reach_old.shape[0]))
@@ -694,6 +721,8 @@ def solve_independent(cats: Sequence[PlanCategory], *, time_limit_s: float = 60.
             pick, status = rows[res.selected], res.status
         statuses.append(status)
         outcomes[cat.key] = _outcome(cat, pick)
+        if cat.capacitated or not len(rows):
+            _check_served([cat], outcomes, model_served)
     status = next((s for s in statuses if s != "optimal"), "optimal")
     return JointOutcome(categories=outcomes, weights={c.key: c.weight for c in cats},
                         status=status, solve_s=time.perf_counter() - t0)
