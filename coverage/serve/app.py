@@ -382,7 +382,8 @@ class _Server:
         key = body.get("category", "str")
         lon, lat = lonlat_ok(body.get("lon", "number"), body.get("lat", "number"))
         name = body.get("name", "str", required=False, max_len=100)
-        site = self.ws.add_site(key, lon, lat, _clean_text(name) if name else None)
+        site = self.ws.add_site(key, lon, lat, _clean_text(name) if name else None,
+                                label="New site" if self.lang == "en" else "新站点")
         return {"id": site.id}
 
     def move(self, body: _Body, site_id: str) -> Any:

@@ -24,7 +24,6 @@ from ..style import (
     SITE_COLOUR,
     STREET_COLOUR,
     UNCOVERED_COLOUR,
-    category_colour,
 )
 from .scenario import Site
 from .workspace import CHART_MINUTES, CategoryState, Plan, Workspace
@@ -75,7 +74,7 @@ def _streets(ws: Workspace) -> dict[str, Any]:
 def _site(site: Site, ws: Workspace) -> dict[str, Any]:
     r = ws.reach(site)
     return {"id": site.id, "name": site.name, "category": site.category, "source": site.source,
-            "lon": site.lon, "lat": site.lat, "snap_m": _num(r.snap_m, 1),
+            "lon": site.lon, "lat": site.lat, "snap_m": round(r.snap_m, 1),
             "off_network": r.off_network}
 
 
@@ -100,9 +99,8 @@ def init_payload(ws: Workspace, lang: str, scenarios: list[str]) -> dict[str, An
         "categories": [{
             "key": c.key, "label": cat_label(c, lang), "minutes": c.minutes,
             "speed_m_s": c.speed_m_s, "new_sites": c.new_sites, "demand": c.demand,
-            "colour": category_colour(i),
             "candidates": len(ws.usable_candidates(c.key, ws.initial)),
-        } for i, c in enumerate(cfg.categories)],
+        } for c in cfg.categories],
         "colours": {"covered": COVERED_COLOUR, "uncovered": UNCOVERED_COLOUR,
                     "proposed": PROPOSED_COLOUR, "site": SITE_COLOUR, "street": STREET_COLOUR,
                     "boundary": BOUNDARY_COLOUR,
@@ -124,16 +122,21 @@ def init_payload(ws: Workspace, lang: str, scenarios: list[str]) -> dict[str, An
 
 def _units_rows(st: CategoryState) -> list[dict[str, Any]]:
     """Per unit (then ALL): compounds, demand, coverage of the baseline and of the plan."""
-    s = st.summary.set_index(["scenario", "unit"])
+    s = st.summary  # units in summary order, ALL last
+    cols = ("unit", "scenario", "compounds", "compounds_uncovered", "population",
+            "population_covered", "coverage_pct")
+    records = [dict(zip(cols, row, strict=True))
+               for row in zip(*(s[c].tolist() for c in cols), strict=True)]
+    base_of = {r["unit"]: r for r in records if r["scenario"] == "existing"}
     rows = []
-    for unit in [*[u for u in s.loc["existing"].index if u != "ALL"], "ALL"]:
-        b, p = s.loc[("existing", unit)], s.loc[("with_proposed", unit)]
-        base, plan = _num(b.coverage_pct), _num(p.coverage_pct)
+    for p in (r for r in records if r["scenario"] == "with_proposed"):
+        b = base_of[p["unit"]]
+        base, plan = _num(b["coverage_pct"]), _num(p["coverage_pct"])
         rows.append({
-            "unit": str(unit), "compounds": int(p.compounds),
-            "population": int(p.population), "covered": int(p.population_covered),
-            "uncovered_compounds": int(p.compounds_uncovered),
-            "base_uncovered_compounds": int(b.compounds_uncovered),
+            "unit": str(p["unit"]), "compounds": int(p["compounds"]),
+            "population": int(p["population"]), "covered": int(p["population_covered"]),
+            "uncovered_compounds": int(p["compounds_uncovered"]),
+            "base_uncovered_compounds": int(b["compounds_uncovered"]),
             "base_pct": base, "plan_pct": plan,
             "change_pp": None if base is None or plan is None else round(plan - base, 2),
         })

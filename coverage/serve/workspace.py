@@ -178,6 +178,7 @@ class Workspace:
         self.candidates = self._points(self._candidate_layer(), "candidate")
         self._reach: dict[tuple[float, float], _Reach] = {}
         self._cache: dict[tuple[Any, ...], CategoryState] = {}
+        self._charts: dict[tuple[Any, ...], dict[str, list[float | None]]] = {}
         self.initial = Plan(tuple(s for s in self.proposed.values()),
                             {c.key: Walk(c.minutes, c.speed_m_s) for c in cfg.categories})
         self._plan = self.initial
@@ -299,6 +300,11 @@ class Workspace:
         """Coverage (%) against minutes (:data:`CHART_MINUTES`) at the plan's speed."""
         with self.lock:
             plan = self._plan if plan is None else plan
+            memo = ("chart", key, plan.walks[key].speed_m_s,
+                    tuple((s.lon, s.lat) for s in plan.of(key)))
+            got = self._charts.get(memo)
+            if got is not None:
+                return got
             st = self.category_state(key, plan)
             demand = self.demand(key)
             out: dict[str, list[float | None]] = {"minutes": list(map(float, CHART_MINUTES)),
@@ -307,6 +313,9 @@ class Workspace:
                 walk_m = replace(st.category, minutes=float(minutes)).walk_m
                 for name, dist in (("plan", st.plan_m), ("base", st.base_m)):
                     out[name].append(_num(coverage_pct(demand, within_walk(dist, walk_m))))
+            if len(self._charts) > 512:
+                self._charts.clear()
+            self._charts[memo] = out
             return out
 
     # --- the plan -----------------------------------------------------------------------------
@@ -341,12 +350,17 @@ class Workspace:
             n += 1
         return f"S{n:03d}"
 
-    def add_site(self, key: str, lon: float, lat: float, name: str | None = None) -> Site:
-        """Place a new site of category ``key`` at ``lon``/``lat`` (WGS-84)."""
+    def add_site(self, key: str, lon: float, lat: float, name: str | None = None, *,
+                 label: str = "新站点") -> Site:
+        """Place a new site of category ``key`` at ``lon``/``lat`` (WGS-84).
+
+        Its id is ``S001``, ``S002``...; its name ``name`` or ``"<label> <number>"``.
+        """
         with self.lock:
             self.check_category(key)
             sid = self._free_id()
-            site = Site(sid, name or sid, key, "added", float(lon), float(lat))
+            site = Site(sid, name or f"{label} {int(sid[1:])}", key, "added", float(lon),
+                        float(lat))
             self._require_on_network(site)
             self._set(replace(self._plan, sites=(*self._plan.sites, site)))
             return site

@@ -11,7 +11,7 @@
     zh: {
       title: "方案推演", category: "规划类别", all: "全部类别", walk: "步行标准",
       minutes: "步行时间", speed: "步行速度", walk_reset: "恢复默认",
-      chart_title: "覆盖率与步行时间（当前方案实线，现状虚线）", plan: "方案站点",
+      chart_title: "覆盖率与步行时间（当前方案实线，现状虚线）", plan: "方案：新增站点与候选空间",
       add_mode: "✚ 在地图上添加站点", reset_plan: "重置方案", proposed: "规划站点",
       candidates: "候选空间", k: "新增站点数", optimise: "最优选址",
       scenarios: "保存、载入与对比", save: "保存", export: "导出报告",
@@ -22,7 +22,8 @@
       cats_table: "各类别覆盖情况", unit: "街道/镇", compounds: "小区", demand: "需求人口",
       base_pct: "现状 %", plan_pct: "方案 %", change: "变化", uncovered: "未覆盖小区",
       total: "全部", limit: "标准（分钟）", delete: "删除", added: "新增", from_proposed: "规划",
-      from_candidate: "候选", none: "（无）", load: "载入", covered_line: "{d}：{c} / {p} 人已覆盖；未覆盖小区 {u} 个（现状 {b} 个）",
+      from_candidate: "候选", none: "（无）", all_head: "全部类别均在步行范围内的小区",
+      all_line: "按当前方案与各类别的步行标准（共 {n} 类）；颜色表示缺少的类别数。", load: "载入", covered_line: "{d}：{c} / {p} 人已覆盖；未覆盖小区 {u} 个（现状 {b} 个）",
       population: "常住人口", population_60plus: "60岁以上人口",
       legend_base: "现状已覆盖", legend_new: "方案新增覆盖", legend_unc: "未覆盖",
       legend_site: "新增站点（可拖动）", legend_prop: "规划站点（实心 = 纳入方案）",
@@ -30,7 +31,8 @@
       legend_gained: "对比：B 新增覆盖", legend_lost: "对比：B 失去覆盖",
       missing: ["全部达标", "缺 1 类", "缺 2–3 类", "缺 4–5 类", "缺 6 类及以上"],
       walk_m: "= {m} 米", min_unit: "分钟", speed_unit: "米/秒",
-      cand_info: "{n} 处可用于本类别，{on} 处已选用。点击地图上的菱形切换。",
+      cand_info: "{n} 处可用于本类别，{on} 处已选用。点击地图上的菱形选用或取消。",
+      show_candidates: "在地图上显示候选空间", compare_clear: "清除对比",
       cand_all: "选择一个类别以使用候选空间。",
       use_for: "用于本类别", stop_using: "不再使用", include: "纳入方案", exclude: "移出方案",
       opt_done: "最优方案：{n} 处，新增覆盖 {g} 人（{s}）", exported: "已导出到 {f}：{files}",
@@ -51,7 +53,7 @@
       title: "What-if", category: "Category", all: "All categories", walk: "Walking standard",
       minutes: "Minutes", speed: "Speed", walk_reset: "Reset",
       chart_title: "Coverage against walking minutes (plan solid, baseline dashed)",
-      plan: "Plan sites", add_mode: "✚ Add sites on the map", reset_plan: "Reset plan",
+      plan: "Plan: new sites and candidate spaces", add_mode: "✚ Add sites on the map", reset_plan: "Reset plan",
       proposed: "Proposed stations", candidates: "Candidate spaces", k: "New sites",
       optimise: "Optimise", scenarios: "Save, load and compare", save: "Save",
       export: "Export report", name_hint: "Name: letters, digits, Chinese characters, - or _",
@@ -64,6 +66,9 @@
       demand: "Demand", base_pct: "Baseline %", plan_pct: "Plan %", change: "Change",
       uncovered: "Uncovered compounds", total: "All", limit: "Limit (min)", delete: "Delete",
       added: "new", from_proposed: "proposed", from_candidate: "candidate", none: "(none)",
+      all_head: "Compounds with every category within reach",
+      all_line: "Under the current plan and each category's walk ({n} categories); the colour " +
+        "shows how many categories are missing.",
       load: "Load", covered_line: "{d}: {c} of {p} covered; {u} compounds uncovered (baseline {b})",
       population: "Residents", population_60plus: "Residents aged 60+",
       legend_base: "Covered today", legend_new: "Newly covered by the plan",
@@ -74,7 +79,8 @@
       legend_lost: "Compare: B loses",
       missing: ["All covered", "1 missing", "2–3 missing", "4–5 missing", "6+ missing"],
       walk_m: "= {m} m", min_unit: "min", speed_unit: "m/s",
-      cand_info: "{n} usable for this category, {on} in use. Click a diamond on the map.",
+      cand_info: "{n} usable for this category, {on} in use. Click a diamond on the map to use it.",
+      show_candidates: "Show candidate spaces on the map", compare_clear: "Clear",
       cand_all: "Pick a category to use candidate spaces.",
       use_for: "Use for this category", stop_using: "Stop using", include: "Include in plan",
       exclude: "Leave out of plan",
@@ -214,8 +220,11 @@
     overlays[t("units")] = layers.units;
     layers.facilities = L_.layerGroup().addTo(map);
     overlays[t("facilities")] = layers.facilities;
-    layers.candidates = L_.layerGroup().addTo(map);
+    layers.candidates = L_.layerGroup();  // off at first: 100s of spaces would hide the map
     overlays[t("candidates")] = layers.candidates;
+    map.on("overlayadd overlayremove", () => {
+      $("show-candidates").checked = map.hasLayer(layers.candidates);
+    });
     layers.proposed = L_.layerGroup().addTo(map);
     overlays[t("proposed")] = layers.proposed;
     layers.sites = L_.layerGroup().addTo(map);
@@ -228,14 +237,18 @@
     map.on("click", (e) => { if (S.adding) addSite(e.latlng); });
   }
 
-  function catColour(key) { return S.cats[key] ? S.cats[key].colour : "#ff7f00"; }
+  // One colour per kind of symbol (coverage.style): the map is coloured by coverage, so
+  // facilities are dark dots and the plan's sites stand out in orange and purple.
+  const FACILITY = "#252525";
+  function sourceColour(source) {
+    return source === "proposed" ? S.init.colours.proposed : S.init.colours.site;
+  }
 
   function drawFacilities() {
     layers.facilities.clearLayers();
     if (!S.key) return;
-    const colour = catColour(S.key);
     for (const [lon, lat, name] of S.init.facilities[S.key] || []) {
-      L_.circleMarker([lat, lon], { radius: 3.5, color: "#222", weight: 0.8, fillColor: colour,
+      L_.circleMarker([lat, lon], { radius: 3.5, color: "#fff", weight: 1, fillColor: FACILITY,
         fillOpacity: 1 }).bindTooltip(el("span", null, name)).addTo(layers.facilities);
     }
   }
@@ -275,7 +288,7 @@
     }
     for (const s of v.sites) {
       if (s.source !== "added" || (S.key && s.category !== S.key)) continue;
-      const pin = el("div", { class: "site-icon", style: "background:" + catColour(s.category) });
+      const pin = el("div", { class: "site-icon", style: "background:" + S.init.colours.site });
       const m = L_.marker([s.lat, s.lon], { icon: L_.divIcon({ className: "", iconSize: [18, 18],
         iconAnchor: [9, 22] }), draggable: true, zIndexOffset: 1000, title: s.name });
       m.on("add", () => { const ic = m.getElement(); clear(ic); ic.appendChild(pin); });
@@ -336,8 +349,8 @@
       box.appendChild(sw("#91bfdb", t("legend_new")));
       box.appendChild(sw(C.uncovered, t("legend_unc")));
       box.appendChild(el("div", null, el("span", { class: "sw", style: "width:9px;height:9px;border-radius:50%;background:" +
-        catColour(S.key) }), t("legend_fac")));
-      box.appendChild(el("div", null, el("span", { class: "sw", style: "background:" + catColour(S.key) +
+        FACILITY }), t("legend_fac")));
+      box.appendChild(el("div", null, el("span", { class: "sw", style: "background:" + C.site +
         ";border-radius:50% 50% 50% 0" }), t("legend_site")));
       box.appendChild(el("div", null, el("span", { class: "sw", style: "background:" + C.proposed }),
         t("legend_prop")));
@@ -391,7 +404,7 @@
     sel.value = first.key;
     S.key = first.key;
     sel.addEventListener("change", () => { S.key = sel.value === "all" ? null : sel.value;
-      S.compare = null; refresh(); });
+      S.compare = null; clear($("compare-out")); $("compare-clear").hidden = true; refresh(); });
     const mins = $("minutes"), speed = $("speed");
     speed.min = I.speed_range[0]; speed.max = I.speed_range[1];
     mins.max = Math.max(30, ...I.categories.map((c) => c.minutes));
@@ -408,6 +421,13 @@
     $("save").addEventListener("click", save);
     $("export").addEventListener("click", exportScenario);
     $("compare").addEventListener("click", compare);
+    $("compare-clear").addEventListener("click", () => {
+      S.compare = null; clear($("compare-out")); $("compare-clear").hidden = true;
+      styleCompounds(); drawLegend();
+    });
+    $("show-candidates").addEventListener("change", (e) => {
+      if (e.target.checked) map.addLayer(layers.candidates); else map.removeLayer(layers.candidates);
+    });
     fillScenarios(I.scenarios);
   }
 
@@ -461,7 +481,10 @@
     const v = S.view;
     if (v.category === "all") {
       const n = v.missing.filter((m) => m === 0).length;
-      box.appendChild(el("div", null, t("missing")[0] + ": " + n + " / " + v.missing.length + " " + t("compounds")));
+      box.appendChild(el("div", { class: "muted" }, t("all_head")));
+      box.appendChild(el("div", { class: "big" }, el("span", { class: "plan", id: "plan-pct" },
+        n + " / " + v.missing.length)));
+      box.appendChild(el("div", null, t("all_line", { n: v.categories.length })));
       return;
     }
     const all = v.units[v.units.length - 1];
@@ -552,11 +575,15 @@
   function renderSites() {
     const v = S.view, list = $("site-list"), plist = $("proposed-list");
     clear(list); clear(plist);
-    const mine = v.sites.filter((s) => !S.key || s.category === S.key);
+    const order = { added: 0, candidate: 1, proposed: 2 };
+    // placed sites and candidate spaces here; planned stations have their own list below
+    const mine = v.sites.filter((s) => s.source !== "proposed" && (!S.key || s.category === S.key))
+      .sort((a, b) => order[a.source] - order[b.source]);  // stable: placing order within a kind
     const srcTag = { added: t("added"), proposed: t("from_proposed"), candidate: t("from_candidate") };
     for (const s of mine) {
       list.appendChild(el("li", { "data-site": s.id },
-        el("span", { class: "dot", style: "background:" + catColour(s.category) }),
+        el("span", { class: "dot", style: "background:" + sourceColour(s.source) +
+          (s.source === "proposed" ? ";border-radius:0" : "") }),
         el("span", { class: "name", title: s.name }, s.name),
         el("span", { class: "tag" }, srcTag[s.source] || s.source),
         el("button", { type: "button", class: "small", onclick: () => deleteSite(s.id) }, t("delete"))));
@@ -671,6 +698,7 @@
       out.appendChild(el("h3", null, t("cmp_title") + ": A = " + la + ", B = " + lb));
       out.appendChild(el("table", { id: "compare-table" }, el("thead", null, el("tr", null, el("th", null, t("category")),
         el("th", null, "A %"), el("th", null, "B %"), el("th", null, t("change")))), tb));
+      $("compare-clear").hidden = false;
       styleCompounds(); drawLegend();
     } catch (e) { /* shown */ }
   }
@@ -713,6 +741,6 @@
     setInterval(poll, 4000);
   }
 
-  window.c15 = { state: S, get map() { return map; } };
+  window.c15 = { state: S, layers, get map() { return map; } };
   start().catch((e) => { toast(String(e)); });
 })();
