@@ -61,7 +61,8 @@ from ..metrics import (
 from ..pipeline import CoverageResult, analyze
 from ..reach import nearest_source_distances
 from ..siting import solve_mclp
-from .scenario import Scenario, Site, Walk, locate_sites
+from ..validate import project_lonlat
+from .scenario import Scenario, Site, Walk
 
 __all__ = [
     "CHART_MINUTES",
@@ -243,12 +244,11 @@ class Workspace:
         got = self._reach.get((site.lon, site.lat))
         if got is not None:
             return got
-        gdf, problems = locate_sites([replace(site, category="")], self.inputs, file="(map)",
-                                     kind="candidates")
-        if problems or len(gdf) != 1:
+        # as locate_points projects and checks a point of a file (see scenario.locate_sites)
+        x, y = project_lonlat([site.lon], [site.lat], self.config.crs)
+        if not shapely.intersects_xy(self.inputs.load_area, x, y)[0]:
             raise EditError(_outside_message(site, self.config.max_walk_m), code="outside_area")
-        xy = shapely.get_coordinates(gdf.geometry.to_numpy())
-        snap = snap_points(self.network, xy)
+        snap = snap_points(self.network, np.column_stack([x, y]))
         off = bool(snap.off_m[0] > self.config.max_snap_m)
         dist = np.full(len(self._in_area), np.inf) if off else self._compound_m(snap)
         got = _Reach(float(snap.off_m[0]), off, dist)

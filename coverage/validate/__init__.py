@@ -57,6 +57,7 @@ from .points import (
     locate_points,
     parse_points,
     plan_input_problems,
+    project_lonlat,
 )
 from .polygons import parse_boundaries, parse_compounds, polygons_problems
 
@@ -76,4 +77,5 @@ __all__ = [
     "parse_points",
     "plan_input_problems",
     "polygons_problems",
+    "project_lonlat",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -321,16 +323,35 @@ def _empty_layer(coords: str) -> PointLayer:
                       pd.DataFrame(columns=list(DROPPED_COLUMNS)))
 
 
+@functools.lru_cache(maxsize=32)
+def _lonlat_to(crs: str, thread: int) -> Transformer:
+    # one per thread: a pyproj Transformer is not shared between threads
+    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+
+def project_lonlat(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray,
+                   crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """WGS-84 longitude/latitude (degrees) to ``crs`` coordinates (m).
+
+    The one projection of point inputs: :func:`locate_points` uses it, and so does the what-if
+    workspace (:mod:`coverage.serve`) for a site placed on the map, so both give the same
+    coordinates to the last bit.
+    """
+    x, y = _lonlat_to(crs, threading.get_ident()).transform(np.asarray(lon, dtype=float),
+                                                            np.asarray(lat, dtype=float))
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
 def _swapped_inside(layer: PointLayer, out_idx: np.ndarray, load_area: BaseGeometry,
-                    to_crs: Transformer) -> np.ndarray:
+                    crs: str) -> np.ndarray:
     """Would exchanging lon and lat put these points inside ``load_area``?"""
     slon, slat = layer.raw_lat[out_idx], layer.raw_lon[out_idx]
     ok = (np.abs(slon) <= 180) & (np.abs(slat) <= 90)
     inside = np.zeros(len(out_idx), dtype=bool)
     if ok.any():
         wl, wt = to_wgs84(slon[ok], slat[ok], layer.coords)
-        sx, sy = to_crs.transform(np.asarray(wl), np.asarray(wt))
-        inside[ok] = shapely.intersects_xy(load_area, np.asarray(sx), np.asarray(sy))
+        sx, sy = project_lonlat(wl, wt, crs)
+        inside[ok] = shapely.intersects_xy(load_area, sx, sy)
     return inside
 
 
@@ -388,9 +409,7 @@ def locate_points(
         Points dropped for lying outside (:data:`DROPPED_COLUMNS`; empty unless ``"warn"``).
     """
     df = layer.table
-    to_crs = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    x, y = to_crs.transform(df["lon"].to_numpy(float), df["lat"].to_numpy(float))
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    x, y = project_lonlat(df["lon"].to_numpy(float), df["lat"].to_numpy(float), crs)
     gdf = gpd.GeoDataFrame(df.copy(), geometry=gpd.points_from_xy(x, y), crs=crs)
     none = pd.DataFrame(columns=list(DROPPED_COLUMNS))
     if load_area is None or len(df) == 0:
@@ -400,7 +419,7 @@ def locate_points(
     if inside.all() or outside == "drop":
         return gdf.loc[inside].reset_index(drop=True), [], none
     out_idx = np.flatnonzero(~inside)
-    swapped = _swapped_inside(layer, out_idx, load_area, to_crs)
+    swapped = _swapped_inside(layer, out_idx, load_area, crs)
     dist_m = shapely.distance(load_area, shapely.points(x[out_idx], y[out_idx]))
     nearly_all = inside.sum() < NEARLY_ALL_OUTSIDE * len(df)
     problems, drop = [], []
