@@ -279,6 +279,7 @@ class _Server:
     basemap: bool = True
     saved: dict[str, Any] = field(default_factory=dict)
     disk: threading.Lock = field(default_factory=threading.Lock)  # one writer of scenarios
+    area: dict[str, Any] | None = None  # the study area's page data, built on first request
 
     @property
     def scenarios_root(self) -> Path:
@@ -333,9 +334,10 @@ class _Server:
 
     def _init(self) -> dict[str, Any]:
         with self.ws.lock:
-            out = init_payload(self.ws, self.lang, list_scenarios(self.scenarios_root))
-            out["basemap"] = self.basemap
-            return out
+            if self.area is None:  # the study area does not change: build it once
+                self.area = init_payload(self.ws, self.lang, [])
+                self.area["basemap"] = self.basemap
+            return {**self.area, "scenarios": list_scenarios(self.scenarios_root)}
 
     async def init(self, request: Request) -> Response:
         return _json(await run_in_threadpool(self._init))

@@ -47,7 +47,7 @@ import scipy.sparse as sp
 import shapely
 from numpy.typing import NDArray
 
-from ..access import snap_layer, snap_points
+from ..access import Snapped, snap_layer, snap_points
 from ..config import Category
 from ..errors import InputError
 from ..inputs import StudyInputs
@@ -102,13 +102,15 @@ class Plan:
         return tuple(s for s in self.sites if s.category == key)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Reach:
-    """Where one site attaches and its walking distance to every compound (m)."""
+    """Where one site attaches (cheap) and, once asked for, its walking distance to every
+    compound (m; one bounded pass)."""
 
+    snap: Snapped
     snap_m: float
     off_network: bool
-    dist_m: NDArray[np.float64]
+    dist_m: NDArray[np.float64] | None = None
 
 
 @dataclass(frozen=True)
@@ -177,9 +179,11 @@ class Workspace:
         self.facility_ids = set(inputs.facilities["id"].astype(str))
         self.proposed = self._points(inputs.proposed, "proposed")
         self.candidates = self._points(self._candidate_layer(), "candidate")
+        self._reserved_ids = self.facility_ids | set(self.proposed) | set(self.candidates)
         self._reach: dict[tuple[float, float], _Reach] = {}
         self._cache: dict[tuple[Any, ...], CategoryState] = {}
         self._charts: dict[tuple[Any, ...], dict[str, list[float | None]]] = {}
+        self._bases: dict[tuple[Any, ...], tuple[NDArray[np.bool_], pd.DataFrame]] = {}
         self.initial = Plan(tuple(s for s in self.proposed.values()),
                             {c.key: Walk(c.minutes, c.speed_m_s) for c in cfg.categories})
         self._plan = self.initial
@@ -240,7 +244,13 @@ class Workspace:
     # --- sites ------------------------------------------------------------------------------
 
     def reach(self, site: Site) -> _Reach:
-        """Snap a site and walk from it (cached by its lon/lat)."""
+        """Where a site attaches to the network (cached by its lon/lat).
+
+        Raises
+        ------
+        EditError
+            The point is outside the study area (the units plus the longest walk).
+        """
         got = self._reach.get((site.lon, site.lat))
         if got is not None:
             return got
@@ -249,18 +259,26 @@ class Workspace:
         if not shapely.intersects_xy(self.inputs.load_area, x, y)[0]:
             raise EditError(_outside_message(site, self.config.max_walk_m), code="outside_area")
         snap = snap_points(self.network, np.column_stack([x, y]))
-        off = bool(snap.off_m[0] > self.config.max_snap_m)
-        dist = np.full(len(self._in_area), np.inf) if off else self._compound_m(snap)
-        got = _Reach(float(snap.off_m[0]), off, dist)
+        got = _Reach(snap, float(snap.off_m[0]), bool(snap.off_m[0] > self.config.max_snap_m))
         self._reach[(site.lon, site.lat)] = got
         return got
+
+    def site_m(self, site: Site) -> NDArray[np.float64]:
+        """The site's walking distance to every compound inside the units (m; computed once).
+
+        ``inf`` beyond :attr:`store_m`, and everywhere for a site a run leaves out (farther
+        than ``walk.max_snap_m`` from every walkable street).
+        """
+        r = self.reach(site)
+        if r.dist_m is None:
+            r.dist_m = (np.full(len(self._in_area), np.inf) if r.off_network
+                        else self._compound_m(r.snap))
+        return r.dist_m
 
     def _plan_m(self, plan: Plan, key: str) -> NDArray[np.float64]:
         dist = self._existing[key]
         for site in plan.of(key):
-            r = self.reach(site)
-            if not r.off_network:
-                dist = np.minimum(dist, r.dist_m)
+            dist = np.minimum(dist, self.site_m(site))
         return dist
 
     def category_state(self, key: str, plan: Plan | None = None) -> CategoryState:
@@ -278,19 +296,34 @@ class Workspace:
             base = np.where(self._existing[key] <= cutoff_m, self._existing[key], np.inf)
             plan_m = self._plan_m(plan, key)
             plan_m = np.where(plan_m <= cutoff_m, plan_m, np.inf)
-            cov = pd.concat([coverage_columns({key: base}, (cat,)),
-                             coverage_columns({key: plan_m}, (cat,), "_with_proposed")], axis=1)
-            frame = pd.concat([self._units, cov], axis=1)
+            base_cov, base_rows = self._baseline(key, cat, base)
+            cov = coverage_columns({key: plan_m}, (cat,), "_with_proposed")
+            # unit_summary reports the scenarios whose columns it is given: the baseline's rows
+            # (memoised per walk) then the plan's, as one call with both columns would
+            plan_rows = unit_summary(pd.concat([self._units, cov], axis=1), (cat,))
             got = CategoryState(
-                category=cat, base_m=base, plan_m=plan_m,
-                base_covered=cov[f"covered_{key}"].to_numpy(bool),
+                category=cat, base_m=base, plan_m=plan_m, base_covered=base_cov,
                 plan_covered=cov[f"covered_{key}_with_proposed"].to_numpy(bool),
-                summary=unit_summary(frame, (cat,)),
+                summary=pd.concat([base_rows, plan_rows], ignore_index=True),
             )
             if len(self._cache) > 512:
                 self._cache.clear()
             self._cache[memo] = got
             return got
+
+    def _baseline(self, key: str, cat: Category, base_m: NDArray[np.float64]
+                  ) -> tuple[NDArray[np.bool_], pd.DataFrame]:
+        """Coverage flags and summary rows of the existing facilities at ``cat``'s walk."""
+        memo = ("base", key, cat.minutes, cat.speed_m_s)
+        got = self._bases.get(memo)
+        if got is None:
+            cov = coverage_columns({key: base_m}, (cat,))
+            rows = unit_summary(pd.concat([self._units, cov], axis=1), (cat,))
+            got = (cov[f"covered_{key}"].to_numpy(bool), rows)
+            if len(self._bases) > 512:
+                self._bases.clear()
+            self._bases[memo] = got
+        return got
 
     def demand(self, key: str) -> NDArray[np.float64]:
         """Demand per compound of category ``key`` (residents; NaN as 0, as a run counts)."""
@@ -343,8 +376,7 @@ class Workspace:
         return key
 
     def _free_id(self) -> str:
-        used = self.facility_ids | set(self.proposed) | set(self.candidates) | {
-            s.id for s in self._plan.sites}
+        used = self._reserved_ids | {s.id for s in self._plan.sites}
         n = 1
         while f"S{n:03d}" in used:
             n += 1
@@ -489,7 +521,7 @@ class Workspace:
                            if not (s.source == "candidate" and s.category == key))
             given = Plan(others, self._plan.walks)
             st = self.category_state(key, given)
-            rows = [within_walk(self.reach(c).dist_m, st.category.walk_m) for c in cands]
+            rows = [within_walk(self.site_m(c), st.category.walk_m) for c in cands]
             cover = sp.csr_matrix(np.vstack(rows))
             res = solve_mclp(cover, self.demand(key), st.plan_covered, k)
             chosen = [cands[int(i)] for i in res.selected]
