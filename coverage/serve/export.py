@@ -3,8 +3,10 @@
 The server's *export* and the CLI read the scenario folder through the same functions
 (:func:`~coverage.serve.scenario.read_scenario`, :func:`~coverage.serve.scenario.scenario_inputs`)
 and write the same files as one run of the folder (:func:`coverage.outputs.open_run`: the
-cleaned inputs, the coverage and siting results, ``map.html`` and the report), so the files are
-the same whichever way they were made. The scenario's own two files are the planner's and stay.
+cleaned inputs, the coverage, siting and joint-plan results, ``map.html``, the report and the
+QGIS project), so the files are the same whichever way they were made (a test compares them;
+this function mirrors the stages ``circle15 run`` runs with its default options). The
+scenario's own two files are the planner's and stay.
 """
 
 from __future__ import annotations
@@ -58,12 +60,14 @@ def run_scenario(inputs: StudyInputs, folder: str | Path, *, lang: str = "zh",
     from ..maps import write_map
     from ..outputs import open_run, write_coverage_files, write_inputs
     from ..planning import select_sites
+    from ..qgis import write_qgis
     from ..report import write_report
     from ..results import results_of
 
     folder = Path(folder)
     run_inputs = scenario_inputs(inputs, read_scenario(folder, inputs.config))
     cfg = run_inputs.config
+    # the stages of `circle15 run` with its default options (tests compare the files)
     with open_run(folder, config=cfg, command="circle15 serve (export)") as run:
         write_inputs(run_inputs, run.dir)
         result = analyze(run_inputs, network=network, progress=progress)
@@ -78,6 +82,7 @@ def run_scenario(inputs: StudyInputs, folder: str | Path, *, lang: str = "zh",
         results = results_of(result, siting, plan)
         write_map(results, run.dir / MAP_FILE, lang=lang)
         write_report(results, run.dir, lang=lang)
+        write_qgis(results, run.dir, lang=lang)
     paths = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     log.info("scenario %s: %d files in %s", folder.name, len(paths), folder)
     return ScenarioRun(result, paths)
