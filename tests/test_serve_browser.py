@@ -11,7 +11,6 @@ the module's temporary folder; with ``CIRCLE15_DOCS=1`` the workspace screenshot
 to ``docs/serve.png`` for the README.
 """
 
-# ruff: noqa: F811 - the tests take the imported `driver` fixture as a parameter
 from __future__ import annotations
 
 import json
@@ -26,9 +25,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _browser import alerts, js_errors, start_driver
 from _results_fixture import XSS_IMG, XSS_SCRIPT
 from pyproj import Transformer
-from test_browser import _alerts, _js_errors, driver  # noqa: F401 - the shared fixture
 
 from coverage.cli import main
 from coverage.config import load_config
@@ -67,6 +66,13 @@ def _stop(s) -> None:
     s.server.should_exit = True
     s.thread.join(10)
     s.sock.close()
+
+
+@pytest.fixture(scope="module")
+def driver():
+    d = start_driver()
+    yield d
+    d.quit()
 
 
 @pytest.fixture(scope="module")
@@ -290,8 +296,8 @@ def test_click_drag_slider_save_load(driver, served, sample_result, shots, tmp_p
     if os.environ.get("CIRCLE15_DOCS"):
         (ROOT / "docs").mkdir(exist_ok=True)
         shutil.copy(shots / "serve.png", ROOT / "docs" / "serve.png")
-    assert _js_errors(driver) == []
-    assert _alerts(driver) == []
+    assert js_errors(driver) == []
+    assert alerts(driver) == []
 
 
 @pytest.fixture(scope="module")
@@ -374,5 +380,5 @@ def test_hostile_names_are_text_in_english(driver, hostile):
     assert len(driver.find_elements("css selector", "#table tbody tr")) == len(
         hostile.ws.config.categories)
     assert _version(driver) >= v0
-    assert _alerts(driver) == []
-    assert _js_errors(driver) == []
+    assert alerts(driver) == []
+    assert js_errors(driver) == []
