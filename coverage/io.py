@@ -72,6 +72,7 @@ else:  # pragma: no cover
 __all__ = [
     "CSV_ENCODING",
     "GPKG_VERSION",
+    "atomic_folder",
     "atomic_path",
     "cell_text",
     "formula_safe",
@@ -83,6 +84,7 @@ __all__ = [
     "read_xlsx",
     "remove_path",
     "remove_stale_temp",
+    "replace_folder",
     "sha256_file",
     "strip_control",
     "temp_path",
@@ -524,8 +526,9 @@ def remove_stale_temp(folder: str | Path, *, stem: str | None = None) -> list[Pa
     if not folder.is_dir():
         return []
     gone = []
+    own = None if stem is None else re.compile(rf"^\.{re.escape(stem)}\.[0-9a-f]{{8}}\.tmp")
     for p in sorted(folder.iterdir()):
-        if _TEMP_NAME.match(p.name) and (stem is None or p.name.startswith(f".{stem}.")):
+        if _TEMP_NAME.match(p.name) and (own is None or own.match(p.name)):
             remove_path(p)
             gone.append(p)
     if gone:
@@ -557,6 +560,43 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except BaseException:
         for p in (tmp, *(tmp.with_name(tmp.name + s) for s in _SQLITE_SIDE_FILES)):
             remove_path(p)
+        raise
+
+
+def replace_folder(src: Path, dest: Path) -> None:
+    """Put the folder (or file) ``src`` in place of ``dest``, replacing what is there.
+
+    A folder is swapped in by two renames in the same parent folder (``dest`` moved aside to a
+    temporary name, ``src`` renamed to ``dest``, the old one removed), so ``dest`` is never
+    half old, half new; a process killed between the renames leaves the old folder under a
+    temporary name, which :func:`remove_stale_temp` clears.
+    """
+    if src.is_dir() and dest.exists():
+        old = temp_path(dest)
+        os.replace(dest, old)
+        os.replace(src, dest)
+        remove_path(old)
+    else:
+        os.replace(src, dest)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder next to ``path``; put it in place of ``path`` if the block
+    succeeds (see :func:`replace_folder`), remove it otherwise.
+
+    Temporary folders that a killed process left beside ``path`` are removed first.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp(path.parent, stem=path.name)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{_TMP_MARK}")  # a folder: no suffix
+    tmp.mkdir()
+    try:
+        yield tmp
+        replace_folder(tmp, path)
+    except BaseException:
+        remove_path(tmp)
         raise
 
 

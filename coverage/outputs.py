@@ -51,6 +51,7 @@ from .errors import InputError, Problem
 from .io import (
     remove_path,
     remove_stale_temp,
+    replace_folder,
     sha256_file,
     temp_path,
     write_csv,
@@ -558,17 +559,6 @@ def _relative_files(folder: Path) -> list[str]:
                   if p.is_file() and not _is_ours(p.name))
 
 
-def _replace_entry(src: Path, dest: Path) -> None:
-    """Move a staged file or folder onto ``dest`` (a folder is swapped in by two renames)."""
-    if src.is_dir() and dest.exists():
-        old = temp_path(dest)
-        os.replace(dest, old)
-        os.replace(src, dest)
-        remove_path(old)
-    else:
-        os.replace(src, dest)
-
-
 @dataclass
 class RunWriter:
     """A run being written; make one with :func:`open_run`.
@@ -624,7 +614,7 @@ class RunWriter:
         if not self.extend:
             self._remove_previous(previous, {n.split("/")[0] for n in staged}, external)
             for entry in sorted(self.dir.iterdir()):
-                _replace_entry(entry, self.out / entry.name)
+                replace_folder(entry, self.out / entry.name)
         for final, tmp in self._external.items():
             os.replace(tmp, final)
         _write_manifest(self.out, {**manifest, "state": "complete"})

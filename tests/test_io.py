@@ -343,3 +343,25 @@ def test_sha256_file(tmp_path):
     f = tmp_path / "x.bin"
     f.write_bytes(b"\x00" * 3_000_000)
     assert sha256_file(f) == hashlib.sha256(b"\x00" * 3_000_000).hexdigest()
+
+
+def test_atomic_folder_replaces_whole_or_not_at_all(tmp_path):
+    from coverage.io import atomic_folder
+
+    dest = tmp_path / "hlg"
+    with atomic_folder(dest) as tmp:
+        (tmp / "area.toml").write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError), atomic_folder(dest) as tmp:
+        (tmp / "area.toml").write_text("half", encoding="utf-8")
+        raise RuntimeError("fetch failed")
+    assert (dest / "area.toml").read_text(encoding="utf-8") == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hlg"]
+    stale = tmp_path / ".hlg.0123abcd.tmp"  # what a killed fetch leaves
+    stale.mkdir()
+    other = tmp_path / ".hlg.v2.0123abcd.tmp"  # another folder's: not ours to remove
+    other.mkdir()
+    with atomic_folder(dest) as tmp:
+        (tmp / "area.toml").write_text("new", encoding="utf-8")
+    assert sorted(p.name for p in dest.iterdir()) == ["area.toml"]
+    assert (dest / "area.toml").read_text(encoding="utf-8") == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "hlg"]

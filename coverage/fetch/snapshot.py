@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -13,7 +11,7 @@ from typing import Any
 
 import geopandas as gpd
 
-from ..io import toml_value, write_geojson, write_text
+from ..io import atomic_folder, toml_value, write_geojson, write_text
 from ..presets import PRESETS, category_of, preset_info
 
 __all__ = ["ODBL_NOTICE", "Snapshot", "render_area_toml", "render_provenance", "version_of",
@@ -156,22 +154,12 @@ class Snapshot:
     texts: Mapping[str, str]
 
 
-def _swap_in(tmp: Path, out: Path) -> None:
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        old.rmdir()
-        out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(out)
-
-
 def write_snapshot(snapshot: Snapshot, out: Path) -> Path:
     """Write the snapshot into a temporary folder beside ``out``, check that its area.toml
     loads, then put it in place of ``out`` (replacing an existing folder).
 
-    A failure (or Ctrl-C) leaves ``out`` as it was and no temporary folder behind.
+    A failure (or Ctrl-C) leaves ``out`` as it was and no temporary folder behind; what a
+    killed fetch left is removed by the next one (:func:`coverage.io.atomic_folder`).
 
     Returns
     -------
@@ -182,9 +170,7 @@ def write_snapshot(snapshot: Snapshot, out: Path) -> Path:
 
     from ..config import load_config
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.fetch-", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         log.info("writing the snapshot")
         ox.save_graphml(snapshot.graph, tmp / "network.graphml")
         for file, gdf in snapshot.layers.items():
@@ -192,8 +178,4 @@ def write_snapshot(snapshot: Snapshot, out: Path) -> Path:
         for file, text in snapshot.texts.items():
             write_text(tmp / file, text)
         load_config(tmp / "area.toml")  # the snapshot must be runnable as written
-        _swap_in(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out / "area.toml"
