@@ -9,6 +9,7 @@ with a message; the test client raises on any 500.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -665,3 +666,32 @@ def test_save_waits_for_no_run_in_the_folder(client, ws, out_dir):
     assert read_scenario(folder, ws.config).walks[KEY].minutes == 15
     assert client.post("/api/scenarios", json={"name": "busy"}).status_code == 200
     assert read_scenario(folder, ws.config).walks[KEY].minutes == 9
+
+
+def test_circle15_serve_command_serves_until_terminated(tmp_path):
+    """The real command: prints the address, answers on it, stops cleanly on SIGTERM."""
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coverage.cli", "-q", "serve", str(SAMPLE), "--port", "0",
+         "--no-browser", "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        for line in proc.stdout:
+            if "open http://" in line:
+                url = line.split("open ", 1)[1].split()[0]
+                break
+        assert url is not None and url.startswith("http://127.0.0.1:") and "token" not in url
+        with urllib.request.urlopen(url + "api/version", timeout=30) as resp:
+            assert json.loads(resp.read())["version"] == 0
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            assert b"/static/leaflet.js" in resp.read()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode in (0, 143), err
+    assert "Traceback" not in err
