@@ -433,15 +433,14 @@ def scenario_config(cfg: AreaConfig, walks: Mapping[str, Walk]) -> AreaConfig:
     return replace(cfg, categories=cats)
 
 
-def locate_sites(sites: tuple[Site, ...] | list[Site], inputs: StudyInputs, *, file: str,
-                 kind: str = "proposed") -> tuple[gpd.GeoDataFrame, list[Problem]]:
+def locate_sites(sites: tuple[Site, ...] | list[Site], inputs: StudyInputs, *, file: str
+                 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Sites as a proposed-stations layer in the area CRS, checked like a point file.
 
-    The one path from a site's WGS-84 lon/lat to a point in the area CRS, for the CLI and the
-    server alike: :func:`coverage.validate.parse_points` then
-    :func:`coverage.validate.locate_points` (a site must lie in the study area plus the
-    longest walk, exactly as a proposed station in a file). ``kind="candidates"`` lets the
-    category be empty (a location only).
+    :func:`coverage.validate.parse_points` then :func:`coverage.validate.locate_points`, strict:
+    a site must lie in the study area plus the longest walk. The projection is
+    :func:`coverage.validate.project_lonlat`, which the workspace also uses for a site placed
+    on the map, so the page and the run put a site at the same coordinates.
 
     Returns
     -------
@@ -456,7 +455,7 @@ def locate_sites(sites: tuple[Site, ...] | list[Site], inputs: StudyInputs, *, f
         "source": [s.source for s in sites],
         "lon": [repr(float(s.lon)) for s in sites], "lat": [repr(float(s.lat)) for s in sites],
     }, dtype=object)
-    layer, problems = parse_points(table, file=file, kind=kind, coords="wgs84",
+    layer, problems = parse_points(table, file=file, kind="proposed", coords="wgs84",
                                    categories=cfg.category_keys, strict=True)
     gdf, more, _ = locate_points(layer, file=file, crs=cfg.crs, load_area=inputs.load_area,
                                  buffer_m=cfg.max_walk_m, outside="error")

@@ -49,7 +49,6 @@ from numpy.typing import NDArray
 
 from ..access import Snapped, snap_layer, snap_points
 from ..config import Category
-from ..errors import InputError
 from ..inputs import StudyInputs
 from ..metrics import (
     compound_distance,
@@ -550,8 +549,4 @@ def lonlat_ok(lon: object, lat: object) -> tuple[float, float]:
                             code="bad_field")
     return float(lon), float(lat)  # type: ignore[arg-type]
 
-
-def scenario_problems(exc: InputError) -> str:
-    """An :class:`InputError` as one line for the page."""
-    return "; ".join(str(p) for p in exc.problems[:5])
 
