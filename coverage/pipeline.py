@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -21,18 +23,116 @@ import shapely
 from tqdm.auto import tqdm
 
 from .access import AccessPoints, Snapped, compound_access_points, island_report, snap_layer
-from .config import AreaConfig
+from .config import AreaConfig, Category
 from .inputs import StudyInputs, load_network_for, warn_far_from_street
 from .metrics import SCENARIOS, compound_distance, coverage_columns, unit_summary
 from .network import WalkNetwork
-from .reach import isochrone_polygon, nearest_source_distances, reachable_segments
+from .reach import isochrone_polygon, nearest_source_distances, reach_lines
 
-__all__ = ["COMPOUND_ID_COLUMNS", "CoverageResult", "CoverageTables", "analyze",
-           "load_network_for"]
+__all__ = ["COMPOUND_ID_COLUMNS", "CategoryReach", "CoverageResult", "CoverageTables",
+           "Isochrones", "analyze", "load_network_for"]
 
 log = logging.getLogger(__name__)
 
 COMPOUND_ID_COLUMNS = ["id", "name", "unit", "population", "population_60plus"]
+
+
+@dataclass(frozen=True)
+class CategoryReach:
+    """One category's distance passes, kept for isochrones and for incremental edits.
+
+    ``with_proposed`` distances are ``min(existing, proposed-only)`` (exact: the nearest of all
+    sources is the nearer of the nearest existing and the nearest proposed one), so a what-if
+    edit that adds stations needs only one pass from the new stations and a minimum.
+
+    Attributes
+    ----------
+    cutoff_m : float
+        Distances beyond this are ``inf`` (``max_walk_min`` at the category's speed, m).
+    sources, proposed : Snapped
+        The category's existing facilities and proposed stations on the network.
+    node_dist_m : ndarray, shape (n_nodes,)
+        Distance from the nearest existing facility to every node (m, ``inf`` beyond cutoff).
+    point_dist_m : ndarray, shape (n_access_points,)
+        The same for the compounds' access points (off-network legs included).
+    proposed_node_dist_m, proposed_point_dist_m : ndarray or None
+        The proposed-only pass; None when the category has no proposed station.
+    """
+
+    cutoff_m: float
+    sources: Snapped
+    node_dist_m: np.ndarray
+    point_dist_m: np.ndarray
+    proposed: Snapped
+    proposed_node_dist_m: np.ndarray | None = None
+    proposed_point_dist_m: np.ndarray | None = None
+
+    @property
+    def with_proposed_point_dist_m(self) -> np.ndarray:
+        """Access-point distances with the proposed stations built (m)."""
+        if self.proposed_point_dist_m is None:
+            return self.point_dist_m
+        return np.minimum(self.point_dist_m, self.proposed_point_dist_m)
+
+
+class Isochrones(Mapping[str, gpd.GeoDataFrame]):
+    """Isochrone polygons per category, built when first asked for.
+
+    Building them is the slowest part of the coverage stage, and only the map and the
+    GeoPackage need them. The first access starts building every category in order on two
+    threads (GEOS releases the GIL), one category at a time per thread, so at most two
+    categories' street pieces are in memory at once; each finished category keeps only its
+    two polygons (``existing`` and ``with_proposed``). The ``with_proposed`` polygon is the
+    union of the existing one and the proposed stations' own, which is exact (the reach of the
+    nearest of all sources is the union of the reaches).
+    """
+
+    def __init__(self, net: WalkNetwork, config: AreaConfig,
+                 reach: dict[str, CategoryReach], *, workers: int | None = None) -> None:
+        self._net = net
+        self._config = config
+        self._reach = reach
+        self._keys = [c.key for c in config.categories if c.key in reach]
+        self._workers = workers or max(1, min(2, os.cpu_count() or 1))
+        self._futures: dict[str, Future[gpd.GeoDataFrame]] = {}
+        self._lock = threading.Lock()
+        self.seconds: dict[str, float] = {}
+
+    def __getitem__(self, key: str) -> gpd.GeoDataFrame:
+        if key not in self._reach:
+            raise KeyError(key)
+        with self._lock:
+            if not self._futures:
+                pool = ThreadPoolExecutor(max_workers=self._workers,
+                                          thread_name_prefix="isochrones")
+                self._futures = {k: pool.submit(self._build, k) for k in self._keys}
+                pool.shutdown(wait=False)  # threads end once the queue is done
+        return self._futures[key].result()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def _polygon(self, node_dist: np.ndarray, sources: Snapped, radius_m: float) -> object:
+        lines = reach_lines(self._net, node_dist, sources, radius_m)
+        return isochrone_polygon(lines, self._config.isochrone_buffer_m)
+
+    def _build(self, key: str) -> gpd.GeoDataFrame:
+        t0 = time.perf_counter()
+        cat = self._config.category(key)
+        r = self._reach[key]
+        existing = self._polygon(r.node_dist_m, r.sources, cat.walk_m)
+        if r.proposed_node_dist_m is None:
+            with_proposed = existing
+        else:
+            own = self._polygon(r.proposed_node_dist_m, r.proposed, cat.walk_m)
+            with_proposed = shapely.union(existing, own)
+        self.seconds[key] = time.perf_counter() - t0
+        return gpd.GeoDataFrame(
+            {"category": [key, key], "scenario": list(SCENARIOS)},
+            geometry=[existing, with_proposed], crs=self._config.crs)
 
 
 @dataclass(kw_only=True)
@@ -48,8 +148,9 @@ class CoverageTables:
         ``_with_proposed``) columns, in ``config.crs``.
     facilities, proposed : GeoDataFrame
         With ``snap_dist_m``, ``off_network``, ``on_island``, ``island_gap_m``.
-    isochrones : dict of category key -> GeoDataFrame
-        One row per scenario (``category``, ``scenario``, geometry); empty for tiled runs.
+    isochrones : Mapping of category key -> GeoDataFrame
+        One row per scenario (``category``, ``scenario``, geometry); empty for tiled runs. An
+        untiled run gives an :class:`Isochrones`, which builds them on first access.
     summary : DataFrame
         See :func:`coverage.metrics.unit_summary`.
     islands : DataFrame
@@ -65,7 +166,7 @@ class CoverageTables:
     compounds: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
     proposed: gpd.GeoDataFrame
-    isochrones: dict[str, gpd.GeoDataFrame]
+    isochrones: Mapping[str, gpd.GeoDataFrame]
     summary: pd.DataFrame
     islands: pd.DataFrame
     n_nodes: int = 0
@@ -82,15 +183,33 @@ class CoverageResult(CoverageTables):
         The walk network the distances were computed on.
     access : AccessPoints
         The access points of every loaded compound (``inputs.compounds`` order).
+    reach : dict of category key -> CategoryReach
+        Each category's node and access-point distances (existing and proposed-only passes).
+    dist_m : dict of scenario -> dict of category key -> ndarray
+        Walking distance of every compound of ``inputs.compounds`` (in the study area or not)
+        to the nearest facility (m, ``inf`` beyond ``max_walk_min``).
     """
 
     network: WalkNetwork
     access: AccessPoints
+    reach: dict[str, CategoryReach] = field(default_factory=dict)
+    dist_m: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
 def _sources(layer: gpd.GeoDataFrame, snap: Snapped, key: str) -> Snapped:
     use = (layer["category"].to_numpy() == key) & ~layer["off_network"].to_numpy(bool)
     return snap.take(np.flatnonzero(use))
+
+
+def _category_reach(net: WalkNetwork, cat: Category, max_walk_min: float,
+                    access: AccessPoints, sources: Snapped, proposed: Snapped) -> CategoryReach:
+    """The distance passes of one category: existing facilities, then proposed stations only."""
+    cutoff_m = cat.cutoff_m(max_walk_min)  # walks are reported up to max_walk_min
+    point_d, node_d = nearest_source_distances(net, sources, access.snap, cutoff_m)
+    if len(proposed) == 0:  # nothing planned: with_proposed is existing, no second pass
+        return CategoryReach(cutoff_m, sources, node_d, point_d, proposed)
+    prop_point_d, prop_node_d = nearest_source_distances(net, proposed, access.snap, cutoff_m)
+    return CategoryReach(cutoff_m, sources, node_d, point_d, proposed, prop_node_d, prop_point_d)
 
 
 def analyze(inputs: StudyInputs, *, network: WalkNetwork | None = None,
@@ -104,7 +223,8 @@ def analyze(inputs: StudyInputs, *, network: WalkNetwork | None = None,
     network : WalkNetwork, optional
         Reuse an already loaded network.
     isochrones : bool
-        Also build the isochrone polygons (for display; the slowest part).
+        Provide isochrone polygons (for display and GIS; the slowest part). They are built
+        lazily, on first access of ``result.isochrones`` (see :class:`Isochrones`).
     progress : bool
         Show a progress bar over categories.
     """
@@ -128,41 +248,18 @@ def analyze(inputs: StudyInputs, *, network: WalkNetwork | None = None,
 
     t0 = time.perf_counter()
     n_comp = len(compounds_all)
-    scen_sources = {
-        "existing": [(facilities, fac_snap)],
-        "with_proposed": [(facilities, fac_snap), (proposed, prop_snap)],
-    }
     dist: dict[str, dict[str, np.ndarray]] = {s: {} for s in SCENARIOS}
-    iso_rows: dict[str, list[dict[str, object]]] = {c.key: [] for c in cfg.categories}
-    iso_jobs: list[tuple[str, str, np.ndarray | None]] = []
-    steps = [(c, s) for c in cfg.categories for s in SCENARIOS]
-    for cat, scenario in tqdm(steps, desc="walking distances", disable=not progress,
-                              unit="pass"):
-        sources = Snapped.concat([_sources(lay, sn, cat.key) for lay, sn in scen_sources[scenario]])
-        cutoff_m = cat.cutoff_m(cfg.max_walk_min)  # walks are reported up to max_walk_min
-        point_dist, node_dist = nearest_source_distances(net, sources, access.snap, cutoff_m)
-        dist[scenario][cat.key] = compound_distance(access.compound, point_dist, n_comp)
-        if not isochrones:
-            continue
-        if scenario != "existing" and not (proposed["category"] == cat.key).any():
-            iso_jobs.append((cat.key, scenario, None))  # no proposed station: same area
-        else:
-            iso_jobs.append((cat.key, scenario,
-                             reachable_segments(net, node_dist, sources, cat.walk_m)))
+    reach: dict[str, CategoryReach] = {}
+    for cat in tqdm(cfg.categories, desc="walking distances", disable=not progress,
+                    unit="category"):
+        reach[cat.key] = r = _category_reach(net, cat, cfg.max_walk_min, access,
+                                             _sources(facilities, fac_snap, cat.key),
+                                             _sources(proposed, prop_snap, cat.key))
+        dist["existing"][cat.key] = compound_distance(access.compound, r.point_dist_m, n_comp)
+        dist["with_proposed"][cat.key] = (
+            dist["existing"][cat.key] if r.proposed_point_dist_m is None
+            else compound_distance(access.compound, r.with_proposed_point_dist_m, n_comp))
     seconds["distances"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    # GEOS releases the GIL, so the polygons of different categories build in parallel.
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        polygons = list(pool.map(
-            lambda job: None if job[2] is None else isochrone_polygon(
-                job[2], cfg.isochrone_buffer_m),
-            iso_jobs))
-    for (key, scenario, _), geom in zip(iso_jobs, polygons, strict=True):
-        if geom is None:
-            geom = iso_rows[key][-1]["geometry"]
-        iso_rows[key].append({"category": key, "scenario": scenario, "geometry": geom})
-    seconds["isochrones"] = time.perf_counter() - t0
 
     cov = pd.concat(
         [coverage_columns(dist[s], cfg.categories, suffix) for s, suffix in SCENARIOS.items()],
@@ -174,8 +271,7 @@ def analyze(inputs: StudyInputs, *, network: WalkNetwork | None = None,
     )
     compounds = compounds[compounds_all["in_area"].to_numpy(bool)].reset_index(drop=True)
     summary = unit_summary(compounds, cfg.categories, inputs.boundaries["name"])
-    iso = {k: gpd.GeoDataFrame(rows, geometry="geometry", crs=cfg.crs)
-           for k, rows in iso_rows.items() if rows}
+    iso: Mapping[str, gpd.GeoDataFrame] = Isochrones(net, cfg, reach) if isochrones else {}
 
     islands = _island_table(net, access, compounds_all, facilities, proposed)
     log.info("coverage: %d compounds, %d facilities, %d categories in %.1f s", len(compounds),
@@ -183,7 +279,7 @@ def analyze(inputs: StudyInputs, *, network: WalkNetwork | None = None,
     return CoverageResult(
         config=cfg, inputs=inputs, network=net, access=access, compounds=compounds,
         facilities=facilities, proposed=proposed, isochrones=iso, summary=summary,
-        islands=islands, n_nodes=net.n_nodes, seconds=seconds,
+        islands=islands, n_nodes=net.n_nodes, seconds=seconds, reach=reach, dist_m=dist,
     )
 
 

@@ -18,6 +18,7 @@ distances into target distances, so there is one implementation of walking dista
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -30,9 +31,12 @@ from .access import Snapped
 from .network import WalkNetwork
 
 __all__ = [
+    "ARC_TOLERANCE_M",
     "isochrone_polygon",
     "nearest_source_distances",
     "pairwise_distances",
+    "reach_intervals",
+    "reach_lines",
     "reachable_segments",
     "source_node_distances",
 ]
@@ -204,10 +208,15 @@ def pairwise_distances(
     )
 
 
-def reachable_segments(
+def reach_intervals(
     net: WalkNetwork, node_dist: NDArray[np.float64], sources: Snapped, radius_m: float
-) -> NDArray[np.object_]:
-    """The parts of edges within ``radius_m`` of the nearest source, cut at the exact distance.
+) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]]:
+    """The parts of edges within ``radius_m`` of the nearest source, as disjoint intervals.
+
+    An edge point at ``t`` metres from its ``edge_u`` end is reached when
+    ``min(d[u] + t, d[v] + L - t) <= radius_m``, or when a source on the same edge is within
+    ``radius_m`` along it (its off-network distance included). Overlapping intervals of one
+    edge are merged, so a fully reached edge is one interval ``[0, L]``.
 
     Parameters
     ----------
@@ -218,49 +227,202 @@ def reachable_segments(
 
     Returns
     -------
-    ndarray of shapely LineStrings
+    edge, start_m, end_m : ndarray, shape (k,)
+        Edge index and interval ``[start_m, end_m]`` along it from ``edge_u`` (m), sorted by
+        edge then start; only intervals of positive length.
     """
     length = net.edge_length_m
-    du = node_dist[net.edge_u]
-    dv = node_dist[net.edge_v]
-    # Interval [0, a) reached from u, (b, L] reached from v, along each edge.
-    reach_u = np.clip(radius_m - du, 0.0, length)
-    reach_v = np.clip(radius_m - dv, 0.0, length)
-    starts = [np.zeros(len(length))]
-    ends = [reach_u]
-    edges = [np.arange(len(length))]
-    starts.append(length - reach_v)
-    ends.append(length)
-    edges.append(np.arange(len(length)))
-    # Around each source on its own edge.
+    all_edges = np.arange(len(length))
+    # Interval [0, a] reached from u, [b, L] reached from v, along each edge.
+    reach_u = np.clip(radius_m - node_dist[net.edge_u], 0.0, length)
+    reach_v = np.clip(radius_m - node_dist[net.edge_v], 0.0, length)
     slack = radius_m - sources.off_m
     ok = slack > 0
     s_edge = sources.edge[ok]
-    starts.append(np.clip(sources.along_m[ok] - slack[ok], 0.0, length[s_edge]))
-    ends.append(np.clip(sources.along_m[ok] + slack[ok], 0.0, length[s_edge]))
-    edges.append(s_edge)
-    start = np.concatenate(starts)
-    end = np.concatenate(ends)
-    edge = np.concatenate(edges)
+    s_len = length[s_edge]
+    edge = np.concatenate([all_edges, all_edges, s_edge])
+    start = np.concatenate([np.zeros(len(length)), length - reach_v,
+                            np.clip(sources.along_m[ok] - slack[ok], 0.0, s_len)])
+    end = np.concatenate([reach_u, length,
+                          np.clip(sources.along_m[ok] + slack[ok], 0.0, s_len)])
     keep = end > start
-    start, end, edge = start[keep], end[keep], edge[keep]
+    edge, start, end = edge[keep], start[keep], end[keep]
+    order = np.lexsort((start, edge))
+    edge, start, end = edge[order], start[order], end[order]
+    if len(edge) == 0:
+        return edge.astype(np.intp), start, end
+    # Merge overlapping intervals per edge: a new interval begins where its start lies beyond
+    # every end before it on the same edge. Edges hold few intervals (two plus one per source
+    # on the edge), so the running maximum goes rank by rank.
+    first = np.r_[True, edge[1:] != edge[:-1]]
+    group_start = np.flatnonzero(first)
+    rank = np.arange(len(edge)) - np.repeat(group_start, np.diff(np.r_[group_start, len(edge)]))
+    run_max = np.full(len(edge), -np.inf)
+    by_rank = np.argsort(rank, kind="stable")
+    bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2))
+    for r in range(1, int(rank.max()) + 1):
+        i = by_rank[bounds[r]:bounds[r + 1]]
+        run_max[i] = np.maximum(run_max[i - 1], end[i - 1])
+    new = first | (start > run_max)
+    label = np.cumsum(new) - 1
+    m_edge = edge[new]
+    m_start = start[new]
+    m_end = np.full(int(label[-1]) + 1, -np.inf)
+    np.maximum.at(m_end, label, end)
+    return m_edge.astype(np.intp), m_start, m_end
+
+
+def reachable_segments(
+    net: WalkNetwork, node_dist: NDArray[np.float64], sources: Snapped, radius_m: float
+) -> NDArray[np.object_]:
+    """The parts of edges within ``radius_m`` of the nearest source, cut at the exact distance.
+
+    One straight LineString per interval of :func:`reach_intervals` (disjoint pieces).
+
+    Returns
+    -------
+    ndarray of shapely LineStrings
+    """
+    edge, start, end = reach_intervals(net, node_dist, sources, radius_m)
+    return shapely.linestrings(_interval_coords(net, edge, start, end))
+
+
+def _interval_coords(net: WalkNetwork, edge: NDArray[np.intp], start: NDArray[np.float64],
+                     end: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Coordinates (k, 2, 2) of the interval ends along their edges."""
+    length = net.edge_length_m[edge]
     a = net.node_xy[net.edge_u[edge]]
     d = net.node_xy[net.edge_v[edge]] - a
-    frac_s = np.divide(start, length[edge], out=np.zeros_like(start), where=length[edge] > 0)
-    frac_e = np.divide(end, length[edge], out=np.zeros_like(end), where=length[edge] > 0)
-    coords = np.stack([a + d * frac_s[:, None], a + d * frac_e[:, None]], axis=1)
-    return shapely.linestrings(coords)
+    frac_s = np.divide(start, length, out=np.zeros_like(start), where=length > 0)
+    frac_e = np.divide(end, length, out=np.zeros_like(end), where=length > 0)
+    # Whole-edge ends take the node coordinates exactly, so pieces meet at shared nodes.
+    xy_s = np.where((start <= 0.0)[:, None], a, a + d * frac_s[:, None])
+    xy_e = np.where((end >= length)[:, None], a + d, a + d * frac_e[:, None])
+    return np.stack([xy_s, xy_e], axis=1)
 
 
-def isochrone_polygon(segments: NDArray[np.object_], buffer_m: float) -> shapely.Geometry:
-    """Buffer reachable street segments and dissolve them into one (multi)polygon.
+def reach_lines(
+    net: WalkNetwork, node_dist: NDArray[np.float64], sources: Snapped, radius_m: float
+) -> NDArray[np.object_]:
+    """The reached street pieces joined into long lines ("strokes"), for buffering.
 
-    No convex or concave hull: a hull would cover places no one can walk to.
+    The same point set as :func:`reachable_segments`, but pieces meeting at a node are chained
+    through it (at each node the incident pieces are paired in angular order, so a street
+    crossing passes straight through): a few long lines instead of many short ones make the
+    buffer-and-dissolve of :func:`isochrone_polygon` several times cheaper.
+
+    Returns
+    -------
+    ndarray of shapely LineStrings
     """
-    if len(segments) == 0:
+    edge, start, end = reach_intervals(net, node_dist, sources, radius_m)
+    coords = _interval_coords(net, edge, start, end)
+    k = len(edge)
+    if k == 0:
+        return np.empty(0, dtype=object)
+    length = net.edge_length_m[edge]
+    # Piece ends at network nodes keep the node id; free ends get ids of their own.
+    free_a = np.arange(k) + net.n_nodes
+    free_b = free_a + k
+    end_a = np.where(start <= 0.0, net.edge_u[edge], free_a)
+    end_b = np.where(end >= length, net.edge_v[edge], free_b)
+    partner = _pair_at_nodes(end_a, end_b, coords)
+    order, flip, trail = _walk_trails(partner, k)
+    c = coords[order]
+    c = np.where(flip[:, None, None], c[:, ::-1], c)
+    # Each trail: the first piece's start, then every piece's end.
+    first = np.r_[True, trail[1:] != trail[:-1]]
+    pts = np.concatenate([c[first, 0], c[:, 1]])
+    idx = np.concatenate([trail[first], trail])
+    pos = np.concatenate([np.flatnonzero(first) - 0.5, np.arange(k, dtype=float)])
+    o = np.lexsort((pos, idx))
+    return shapely.linestrings(pts[o], indices=idx[o])
+
+
+def _pair_at_nodes(end_a: NDArray[np.intp], end_b: NDArray[np.intp],
+                   coords: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Pair the half-edges meeting at each node; ``partner[h]`` is the paired half-edge or -1.
+
+    Half-edge ``2p`` is piece ``p`` at its ``a`` end, ``2p + 1`` at its ``b`` end. At a node of
+    degree ``d`` the half-edges are sorted by angle and half-edge ``i`` is paired with
+    ``i + d // 2`` (opposite directions at a crossing).
+    """
+    k = len(end_a)
+    node = np.empty(2 * k, dtype=np.intp)
+    node[0::2], node[1::2] = end_a, end_b
+    vec = np.empty((2 * k, 2))
+    vec[0::2] = coords[:, 1] - coords[:, 0]
+    vec[1::2] = coords[:, 0] - coords[:, 1]
+    angle = np.arctan2(vec[:, 1], vec[:, 0])
+    order = np.lexsort((angle, node))
+    sorted_node = node[order]
+    first = np.r_[True, sorted_node[1:] != sorted_node[:-1]]
+    starts = np.flatnonzero(first)
+    degree = np.diff(np.r_[starts, 2 * k])
+    rank = np.arange(2 * k) - np.repeat(starts, degree)
+    deg = np.repeat(degree, degree)
+    half = deg // 2
+    partner = np.full(2 * k, -1, dtype=np.intp)
+    lead = rank < half
+    partner[order[lead]] = order[np.flatnonzero(lead) + half[lead]]
+    partner[partner[order[lead]]] = order[lead]
+    return partner
+
+
+def _walk_trails(partner: NDArray[np.intp], k: int) -> tuple[
+    NDArray[np.intp], NDArray[np.bool_], NDArray[np.intp]
+]:
+    """Follow paired half-edges: pieces in trail order, whether each is walked b->a, trail id."""
+    nxt = partner.tolist()
+    seen = bytearray(k)
+    order: list[int] = []
+    flip: list[bool] = []
+    trail: list[int] = []
+    n_trails = 0
+    # Open trails start at an unpaired half-edge; what is left are closed loops.
+    starts = [h for h in range(2 * k) if nxt[h] < 0] + list(range(0, 2 * k, 2))
+    for h0 in starts:
+        if seen[h0 >> 1]:
+            continue
+        h = h0
+        while h >= 0 and not seen[h >> 1]:
+            p = h >> 1
+            seen[p] = 1
+            order.append(p)
+            flip.append(bool(h & 1))  # entered at the b end: walk the piece backwards
+            trail.append(n_trails)
+            h = nxt[h ^ 1]
+        n_trails += 1
+    return (np.asarray(order, dtype=np.intp), np.asarray(flip, dtype=bool),
+            np.asarray(trail, dtype=np.intp))
+
+
+ARC_TOLERANCE_M = 1.0
+"""Isochrone buffers approximate circular arcs by chords at most this far inside the arc (m)."""
+
+
+def _quad_segs(buffer_m: float) -> int:
+    """Segments per quarter circle so that a chord is within ARC_TOLERANCE_M of the arc."""
+    if buffer_m <= ARC_TOLERANCE_M:
+        return 2
+    half_angle = math.acos(1.0 - ARC_TOLERANCE_M / buffer_m)
+    return max(2, math.ceil(math.pi / (4.0 * half_angle)))
+
+
+def isochrone_polygon(lines: NDArray[np.object_], buffer_m: float) -> shapely.Geometry:
+    """Buffer reachable street lines by ``buffer_m`` and dissolve them into one (multi)polygon.
+
+    The exact union of the buffered lines, its circular arcs drawn as chords at most
+    ``ARC_TOLERANCE_M`` inside them (GEOS also smooths the input lines by 1 % of
+    ``buffer_m``), so the polygon and the exact union are within ``ARC_TOLERANCE_M`` plus 2 %
+    of ``buffer_m`` of each other as regions (Hausdorff; 2 m for the default 50 m; tested
+    against the exact union). No convex or concave hull: a hull would cover places no
+    one can walk to. Give :func:`reach_lines` (fastest) or :func:`reachable_segments`.
+    """
+    lines = np.asarray(lines, dtype=object)
+    if len(lines) == 0:
         return shapely.Polygon()
-    merged = shapely.line_merge(shapely.union_all(segments))
-    parts = shapely.get_parts(merged)
-    # Buffering each merged street line and dissolving is ~10x faster than buffering the one
-    # MultiLineString, with the same result.
-    return shapely.union_all(shapely.buffer(parts, buffer_m, quad_segs=4))
+    lines = lines[shapely.length(lines) > 0]  # a zero-length line buffers to nothing
+    if len(lines) == 0:
+        return shapely.Polygon()
+    return shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=_quad_segs(buffer_m)))

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _reference import reference_nearest
+from _reference import exact_isochrone, reference_nearest, set_hausdorff_at_most
 
 from coverage.access import Snapped, snap_layer
 from coverage.metrics import compound_distance
@@ -118,6 +118,43 @@ def test_isochrones_contain_every_covered_compound_access(sample_result):
     assert all(inside) and len(inside) == len(ids)
     # and the isochrone is no hull: the study area is not all inside it
     assert iso.area < r.inputs.load_area.area
+
+
+@pytest.mark.parametrize("key", ["elderly_centre", "wet_market"])
+def test_isochrones_within_5m_of_exact_union_on_real_streets(sample_result, key):
+    """Both scenarios' polygons against the exact union of buffered reachable street pieces
+    (independent distances: networkx), on the real 2013 streets."""
+    r = sample_result
+    cat = r.config.category(key)
+    buffer_m = r.config.isochrone_buffer_m
+    iso = r.isochrones[key].set_index("scenario").geometry
+    sources = _category_sources(r, key)
+    prop = r.proposed
+    prop_snap = snap_layer(r.network, prop, r.config.max_snap_m)[1]
+    use = (prop["category"].to_numpy() == key) & ~prop["off_network"].to_numpy(bool)
+    both = Snapped.concat([sources, prop_snap.take(np.flatnonzero(use))])
+    for scenario, src in (("existing", sources), ("with_proposed", both)):
+        want = exact_isochrone(r.network, src, cat.walk_m, buffer_m)
+        got = iso[scenario]
+        assert got.is_valid and not got.is_empty
+        assert set_hausdorff_at_most(got, want, 5.0)
+        assert set_hausdorff_at_most(got, want, 3.0)  # typically 2-3 m: GEOS smooths long lines
+    if use.any():  # the planned stations reach more streets
+        assert iso["with_proposed"].area > iso["existing"].area
+
+
+def test_with_proposed_reuses_existing_when_nothing_is_planned(sample_result):
+    r = sample_result
+    planned = set(r.proposed.loc[~r.proposed["off_network"].to_numpy(bool), "category"])
+    for cat in r.config.categories:
+        reach = r.reach[cat.key]
+        if cat.key in planned:
+            assert reach.proposed_node_dist_m is not None
+            # min(existing, proposed-only) is the nearest of all: a station never lengthens a walk
+            assert (r.dist_m["with_proposed"][cat.key] <= r.dist_m["existing"][cat.key]).all()
+        else:  # no second pass at all: the very same arrays
+            assert reach.proposed_node_dist_m is None
+            assert r.dist_m["with_proposed"][cat.key] is r.dist_m["existing"][cat.key]
 
 
 def test_write_coverage_is_atomic(sample_result, tmp_path, monkeypatch):
