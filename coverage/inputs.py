@@ -234,38 +234,70 @@ def _spatial_units(compounds: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) ->
     return spatial
 
 
-def _assign_units(compounds: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame,
-                  load_area: BaseGeometry, file: str, problems: list[Problem]
-                  ) -> gpd.GeoDataFrame:
-    """Fill ``unit`` from the unit containing each compound's representative point; set
-    ``in_area``; drop compounds wholly outside ``load_area``."""
-    out = compounds.copy()
-    spatial = _spatial_units(out, boundaries)
-    known = list(boundaries["name"])
-    given = out["unit"].to_numpy(dtype=object)
-    for g, row in zip(given, out["row"], strict=True):
-        if g != "" and g not in known:
+@dataclass(frozen=True)
+class _Units:
+    boundaries: gpd.GeoDataFrame
+    study_area: BaseGeometry | None
+    load_area: BaseGeometry | None
+    others: frozenset[str] = frozenset()  # units of the layer not picked by [area] names
+    ok: bool = True  # the boundaries were read without problems
+
+
+def _unknown_units(given: np.ndarray, rows: pd.Series, units: _Units, file: str
+                   ) -> list[Problem]:
+    """A compound's ``unit`` must name a unit of the boundaries file."""
+    if not units.ok:  # the units themselves are broken: their problems come first
+        return []
+    known = list(units.boundaries["name"])
+    problems = []
+    for g, row in zip(given, rows, strict=True):
+        if g != "" and g not in known and g not in units.others:
             near = closest(str(g), known)
             problems.append(Problem(file, int(row), "unit", f"unknown unit {g!r}",
                                     f"use a name from the boundaries file"
                                     f"{' (closest: ' + ', '.join(near) + ')' if near else ''}: "
                                     f"{', '.join(known)} (or leave it empty to assign by "
                                     "location)"))
-    out["unit"] = np.where(given != "", given, spatial).astype(object)
-    out["in_area"] = out["unit"] != ""
+    return problems
+
+
+def _where_compounds_lie(out: gpd.GeoDataFrame, load_area: BaseGeometry, file: str
+                         ) -> tuple[np.ndarray, list[Problem]]:
+    """Compounds near the units (within ``load_area``), and the problem when none is in one."""
     near = shapely.intersects(load_area, out.geometry.values)
     if (~near).any():
         log.warning("%s: %d compounds lie outside the study area (units + walk buffer) and are "
                     "ignored", file, int((~near).sum()))
     if len(out) and not near.any():
-        problems.append(Problem(
+        return near, [Problem(
             file, None, "geometry", f"none of the {len(out)} compounds lies in the study area",
-            "check that the compounds file covers the units (right file? right CRS?)"))
-    elif near.any() and not out["in_area"].to_numpy(bool)[near].any():
-        problems.append(Problem(
+            "check that the compounds file covers the units (right file? right CRS?)")]
+    if near.any() and not out["in_area"].to_numpy(bool)[near].any():
+        return near, [Problem(
             file, None, "geometry", f"none of the {int(near.sum())} compounds near the units "
             "lies inside a unit, so there is nothing to report coverage for",
-            "check that the compounds file and the boundaries are of the same area"))
+            "check that the compounds file and the boundaries are of the same area")]
+    return near, []
+
+
+def _assign_units(compounds: gpd.GeoDataFrame, units: _Units, file: str,
+                  problems: list[Problem]) -> gpd.GeoDataFrame:
+    """Fill ``unit`` from the unit containing each compound's representative point; set
+    ``in_area``; drop compounds wholly outside ``units.load_area``.
+
+    A compound whose ``unit`` names a unit of the layer that ``[area] names`` leaves out is
+    outside the area (``unit`` "", not counted).
+    """
+    assert units.load_area is not None
+    out = compounds.copy()
+    given = out["unit"].to_numpy(dtype=object)
+    problems.extend(_unknown_units(given, out["row"], units, file))
+    spatial = _spatial_units(out, units.boundaries)
+    elsewhere = np.isin(given, list(units.others))
+    out["unit"] = np.where(elsewhere, "", np.where(given != "", given, spatial)).astype(object)
+    out["in_area"] = out["unit"] != ""
+    near, ps = _where_compounds_lie(out, units.load_area, file)
+    problems.extend(ps)
     out = out.loc[near].reset_index(drop=True)
     edge = int((~out["in_area"]).sum())
     if edge:
@@ -274,28 +306,26 @@ def _assign_units(compounds: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame,
     return out
 
 
-@dataclass(frozen=True)
-class _Units:
-    boundaries: gpd.GeoDataFrame
-    study_area: BaseGeometry | None
-    load_area: BaseGeometry | None
-
-
 def _load_units(config: AreaConfig, problems: list[Problem]) -> _Units:
     """The unit polygons: they define the study area every other check needs."""
     crs = config.crs
+    n_before = len(problems)
     table = _read(config.boundaries, config, problems, layer=config.boundaries_layer)
     boundaries = gpd.GeoDataFrame({"name": pd.Series(dtype=object)},
                                   geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    others: frozenset[str] = frozenset()
+    field_ = config.name_field or "name"
     if table is not None:
         boundaries, ps = parse_boundaries(table, file=_display(config.boundaries, config),
-                                          crs=crs, name_field=config.name_field or "name",
-                                          names=config.unit_names)
+                                          crs=crs, name_field=field_, names=config.unit_names)
         problems.extend(ps)
+        if field_ in table.columns:
+            others = frozenset(cell_text(v) for v in table[field_]) - set(boundaries["name"])
+    ok = len(problems) == n_before
     if not len(boundaries):
-        return _Units(boundaries, None, None)
+        return _Units(boundaries, None, None, others, ok)
     study_area = shapely.union_all(boundaries.geometry.values)
-    return _Units(boundaries, study_area, study_area.buffer(config.max_walk_m))
+    return _Units(boundaries, study_area, study_area.buffer(config.max_walk_m), others, ok)
 
 
 def _demand_columns(config: AreaConfig) -> dict[str, list[str]]:
@@ -316,7 +346,7 @@ def _load_compounds(config: AreaConfig, units: _Units, problems: list[Problem]
     problems.extend(ps)
     if units.load_area is None:
         return compounds
-    return _assign_units(compounds, units.boundaries, units.load_area, file, problems)
+    return _assign_units(compounds, units, file, problems)
 
 
 def _warn_gaps(config: AreaConfig, inputs: StudyInputs) -> None:
@@ -422,6 +452,9 @@ def load_network_for(inputs: StudyInputs) -> WalkNetwork:
     return load_walk_network(cfg.network, cfg.crs, clip_to=inputs.load_area)
 
 
+_ONE = {"facilities": "facility", "proposed": "planned station", "candidates": "candidate site"}
+
+
 def warn_far_from_street(kind: str, layer: gpd.GeoDataFrame, snap_dist_m: np.ndarray,
                          max_snap_m: float) -> None:
     """One warning per point far from every walkable street: what, where, and what follows.
@@ -436,7 +469,7 @@ def warn_far_from_street(kind: str, layer: gpd.GeoDataFrame, snap_dist_m: np.nda
         where = (f"{row['file']}, row {int(row['row'])}: " if "file" in layer.columns
                  else f"{kind} ")
         d = float(snap_dist_m[i])
-        what = f"{kind[:-1] if kind.endswith('s') else kind} {row['id']!r} ({row['name']})"
+        what = f"{_ONE.get(kind, kind)} {row['id']!r} ({row['name']})"
         if d > max_snap_m:
             log.warning("%s%s is %.0f m from the nearest walkable street, more than "
                         "walk.max_snap_m = %g m: it is left out of the analysis. Check its "

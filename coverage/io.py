@@ -55,6 +55,7 @@ import re
 import shutil
 import sys
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -416,7 +417,9 @@ def read_vector(path: str | Path, *, layer: str | None = None,
                     f"name one in the config with layer = ..., one of: {', '.join(layers)}",
                     field="layer")
     try:
-        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+        with warnings.catch_warnings():  # mixed-type columns are validated cell by cell
+            warnings.filterwarnings("ignore", message="Could not parse column")
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except (DataSourceError, DataLayerError, UnicodeDecodeError, ValueError) as exc:
         raise _fail(file, f"cannot read the file ({exc})",
                     "check it opens in QGIS; text must be UTF-8") from None

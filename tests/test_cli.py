@@ -93,7 +93,7 @@ def test_sites_without_candidates_is_an_input_error(sample_copy, tmp_path):
     assert p.returncode == 2, p.stderr
     assert "no candidate sites" in p.stderr and "generate" in p.stderr
     p = run("-q", "sites", str(cfg), "--out", str(tmp_path / "o"), "--generate-candidates",
-            "--category", "elderly_centre", "--k", "2", cwd=tmp_path)
+            "--category", "养老照料中心", "--k", "2", cwd=tmp_path)  # a label works as a key
     assert p.returncode == 0, p.stderr
     sites = pd.read_csv(tmp_path / "o" / "sites.csv", encoding="utf-8-sig")
     assert set(sites["category"]) == {"elderly_centre"}

@@ -121,6 +121,8 @@ USER_FAULTS = [
     UserFault("zero k", ("sites", CFG, "--k", "0", "--out", "{tmp}/o"), ("--k",)),
     UserFault("k not a number", ("sites", CFG, "--k", "three", "--out", "{tmp}/o"),
               ("not a whole number",)),
+    UserFault("unknown --category", ("sites", CFG, "--category", "超市", "--out", "{tmp}/o"),
+              ("no category '超市'", "elderly_station (社区养老服务驿站)", "Fix:")),
     UserFault("--out is a file", ("run", CFG, "--out", "{tmp}/o.txt"),
               ("o.txt", "this is a file, not a folder", "Fix:"), _file("o.txt")),
     UserFault("--out inside a file", ("analyze", CFG, "--out", "{tmp}/o.txt/sub"),

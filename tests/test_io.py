@@ -365,3 +365,68 @@ def test_atomic_folder_replaces_whole_or_not_at_all(tmp_path):
     assert sorted(p.name for p in dest.iterdir()) == ["area.toml"]
     assert (dest / "area.toml").read_text(encoding="utf-8") == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "hlg"]
+
+
+# --- the readers on what planners' files really hold (config engineer) ------------------------
+
+
+def test_csv_row_with_an_unquoted_comma_is_one_error_not_a_shifted_table(tmp_path):
+    f = tmp_path / "f.csv"
+    f.write_text("id,name,category,lon,lat\n1,A,x,116,2678,40.07\n2,B,x,116.27,40.07\n"
+                 "3,C,x,116.27,40.07,\n", encoding="utf-8")  # row 3: a trailing empty cell
+    with pytest.raises(InputError) as ei:
+        read_csv(f, file="f.csv")
+    (p,) = ei.value.problems
+    assert p.row == 1 and p.rows == (1,)
+    assert "6 values but the header names 5 columns (id, name, category, lon, lat)" in p.problem
+    assert "116.2678" in p.fix
+    f.write_text("id,name\n1,a,b\n2,c\n3,d,e\n", encoding="utf-8")
+    with pytest.raises(InputError) as ei:
+        read_csv(f, file="f.csv")
+    assert str(ei.value).count("rows 1, 3") == 1
+
+
+def test_csv_blank_lines_quotes_and_trailing_empty_cells(tmp_path):
+    f = tmp_path / "f.csv"
+    f.write_text('id,name\n\n1,"a, b"\n2,c,\n', encoding="utf-8")
+    df = read_csv(f)
+    assert df.to_dict("list") == {"id": ["1", "2"], "name": ["a, b", "c"]}
+
+
+def test_control_characters_are_removed_with_a_warning_naming_rows(tmp_path, caplog):
+    f = tmp_path / "f.csv"
+    f.write_text('id,name\n1,"两行\n名字"\n2,ok\n3,bell\x07\n', encoding="utf-8")
+    with caplog.at_level("WARNING", logger="coverage.io"):
+        df = read_csv(f, file="f.csv")
+    assert df["name"].tolist() == ["两行 名字", "ok", "bell"]
+    (msg,) = [r.getMessage() for r in caplog.records]
+    assert msg.startswith("f.csv, rows 1, 3, field 'name': control characters")
+
+
+def test_xlsx_first_visible_sheet_and_a_warning_for_several(tmp_path, caplog):
+    xlsx = tmp_path / "f.xlsx"
+    wb = openpyxl.Workbook()
+    old = wb.active
+    old.title = "旧"
+    old.append(["id", "name"])
+    old.append(["old", "stale"])
+    old.sheet_state = "hidden"
+    new = wb.create_sheet("新")
+    new.append(["id", "name", "capacity"])
+    new.append(["001", "a\nb", 12.5])
+    wb.create_sheet("备注").append(["note"])
+    wb.save(xlsx)
+    with caplog.at_level("WARNING", logger="coverage.io"):
+        df = read_xlsx(xlsx, file="f.xlsx")
+    assert df.to_dict("list") == {"id": ["001"], "name": ["a b"], "capacity": [12.5]}
+    msgs = [r.getMessage() for r in caplog.records]
+    assert any("f.xlsx: the workbook has 3 sheets (旧, 新, 备注; hidden: 旧); reading the first "
+               "visible one, '新'" in m for m in msgs), msgs
+    assert read_xlsx(xlsx, sheet="旧")["id"].tolist() == ["old"]  # named: read as asked
+
+
+def test_a_folder_is_not_a_file(tmp_path):
+    for name in ("facilities.csv", "b.geojson", "c.xlsx"):
+        (tmp_path / name).mkdir()
+        with pytest.raises(InputError, match="this is a folder, not a file"):
+            read_table(tmp_path / name)

@@ -323,9 +323,10 @@ def test_duplicate_ids_across_facilities_and_proposed(tmp_path):
 
 def test_all_points_outside_is_an_error_with_hints(tmp_path):
     csv = FAC_HEADER + "1,a,wet_market,116.50,40.20\n2,b,wet_market,116.51,40.21\n"
-    ps = problems_of(make_area(tmp_path, facilities=csv))
-    assert [p.row for p in ps] == [1, 2]
-    assert all("outside the study area" in p.problem and "gcj02" in p.fix for p in ps)
+    (p,) = problems_of(make_area(tmp_path, facilities=csv))
+    assert (p.file, p.row, p.field) == ("facilities.csv", None, "lon/lat")
+    assert "2 of its 2 points lie outside the study area" in p.problem
+    assert "row 1 '1'" in p.problem and "gcj02" in p.fix
 
 
 def test_rows_of_other_categories_are_left_out_with_one_warning(tmp_path, caplog):
@@ -530,3 +531,155 @@ def test_embedded_sample_if_present():
     assert len(inputs.boundaries) >= 1 and len(inputs.compounds) > 0
     assert inputs.compounds.crs == inputs.boundaries.crs
     assert "per unit" in summarize_inputs(inputs)
+
+
+# --- the number rule, repeated problems, boundaries from a city-wide layer ------------------
+
+
+@pytest.mark.parametrize(("cell", "value"), [
+    ("1200", 1200.0), ("1,200", 1200.0), ("12,345.5", 12345.5), ("1，200", 1200.0),
+    ("1.2", 1.2), ("12.5", 12.5), ("0.125", 0.125), ("1234.567", 1234.567), ("1e3", 1000.0),
+    ("-5", -5.0), (1.235, 1.235), (1200, 1200.0), (np.float64(7.5), 7.5),
+])
+def test_parse_amount_reads_unambiguous_numbers(cell, value):
+    from coverage.validate import parse_amount
+
+    assert parse_amount(cell) == (value, None)
+
+
+@pytest.mark.parametrize(("cell", "why"), [
+    ("1.200", "ambiguous"), ("12.500", "ambiguous"), ("12,5", "ambiguous"),
+    ("1,2345", "ambiguous"), ("1 200", "not a number"), ("很多", "not a number"),
+    ("1e308", "not a plausible number"), ("1e309", "not a plausible number"),
+    ("inf", "not a plausible number"), (1e308, "not a plausible number"),
+])
+def test_parse_amount_refuses_ambiguous_and_absurd_text(cell, why):
+    from coverage.validate import parse_amount
+
+    value, reason = parse_amount(cell)
+    assert np.isnan(value) and why in reason
+
+
+def test_parse_amount_empty_is_unknown_not_wrong():
+    from coverage.validate import parse_amount
+
+    for cell in ("", "  ", None, float("nan")):
+        value, reason = parse_amount(cell)
+        assert np.isnan(value) and reason is None
+
+
+def test_group_problems_reports_one_problem_in_many_rows_once():
+    from coverage.errors import format_rows
+    from coverage.validate import group_problems
+
+    same = [Problem("c.geojson", r, "unit", "unknown unit '清河街道'", "fix") for r in range(1, 33)]
+    other = Problem("c.geojson", 40, "unit", "unknown unit 'x'", "fix")
+    whole = Problem("c.geojson", None, "geometry", "none", "fix")
+    out = group_problems([*same[:10], whole, other, *same[10:]])
+    assert len(out) == 3
+    assert out[0].rows == tuple(range(1, 33)) and out[0].row == 1
+    assert str(out[0]).startswith("c.geojson, rows 1–32, field 'unit': unknown unit '清河街道'")
+    assert out[1] is whole and out[2] is other
+    assert format_rows([7, 1, 2, 3, 9, 10]) == "rows 1–3, 7, 9–10"
+    assert format_rows([4]) == "row 4"
+
+
+def test_repeated_unknown_unit_is_one_message(tmp_path):
+    comp = COMPOUNDS.copy()
+    comp["unit"] = ["清河街道", "清河街道", "东区", ""]
+    (p,) = problems_of(make_area(tmp_path, compounds=comp))
+    assert p.rows == (1, 2) and "unknown unit '清河街道'" in p.problem
+
+
+TOWNSHIPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "boundaries" / \
+    "beijing_townships.gpkg"
+
+
+@pytest.mark.skipif(not TOWNSHIPS.exists(), reason="needs ../shared/data (township layer)")
+def test_units_picked_from_the_city_wide_township_layer():
+    from coverage.io import read_table
+    from coverage.validate import parse_boundaries
+
+    table = read_table(TOWNSHIPS)
+    units, ps = parse_boundaries(table, file="t.gpkg", crs=CRS, name_field="乡",
+                                 names=["回龙观镇", "东小口镇"])
+    assert ps == [] and units["name"].tolist() == ["东小口镇", "回龙观镇"]  # file order
+    assert units.crs == CRS and (units.area > 1e6).all()
+    _, ps = parse_boundaries(table, file="t.gpkg", crs=CRS, name_field="乡",
+                             names=["回龙观", "霍营街道", "清河"])
+    (p,) = ps
+    assert p.field == "乡" and "no unit named '回龙观', '清河'" in p.problem
+    assert "回龙观 -> 回龙观镇" in p.fix
+
+
+def test_boundaries_name_field_and_names_in_the_config(tmp_path):
+    units = UNITS.rename(columns={"name": "乡"})
+    units["县"] = ["甲区", "乙区"]
+    extra = gpd.GeoDataFrame({"乡": ["远区"], "县": ["丙区"]},
+                             geometry=[box(117.0, 41.0, 117.01, 41.01)], crs="EPSG:4326")
+    layer = gpd.GeoDataFrame(gpd.pd.concat([units, extra], ignore_index=True), crs="EPSG:4326")
+    comp = COMPOUNDS.copy()
+    comp["unit"] = ["西区", "东区", "远区", ""]  # 远区 is in the layer but not picked
+    cfg = make_area(tmp_path, compounds=comp, toml=TOML.replace(
+        'network = "network.osm"',
+        'network = "network.osm"\nname_field = "乡"\nnames = ["西区", "东区"]'))
+    layer.to_file(tmp_path / "boundaries.geojson", driver="GeoJSON", engine="pyogrio")
+    inputs = load_inputs(load_config(cfg))
+    assert inputs.boundaries["name"].tolist() == ["西区", "东区"]
+    c = inputs.compounds.set_index("id")
+    assert c.loc["003", "unit"] == "" and not c.loc["003", "in_area"]  # another unit's
+
+
+def test_units_without_compounds_warn_and_stay_in_the_summary(tmp_path, caplog):
+    from coverage.metrics import unit_summary
+
+    comp = COMPOUNDS.iloc[[0, 2, 3]].reset_index(drop=True)  # nothing in 东区
+    with caplog.at_level(logging.WARNING):
+        inputs = load_inputs(load_config(make_area(tmp_path, compounds=comp)))
+    assert any("1 units hold no compound: 东区" in r.getMessage() for r in caplog.records)
+    c = inputs.compounds[inputs.compounds["in_area"]].copy()
+    c["covered_wet_market"] = True
+    cat = load_config(tmp_path / "area.toml").category("wet_market")
+    s = unit_summary(c, (cat,), inputs.boundaries["name"])
+    east = s[(s["unit"] == "东区") & (s["scenario"] == "existing")].iloc[0]
+    assert east["compounds"] == 0 and east["population"] == 0 and np.isnan(east["coverage_pct"])
+    assert s["unit"].drop_duplicates().tolist() == ["东区", "西区", "ALL"]
+
+
+def test_check_study_opens_the_network_and_checks_candidates(tmp_path):
+    from coverage.inputs import check_study
+
+    toml = TOML.replace("minutes = 10\n", "minutes = 10\nnew_sites = 1\n")
+    cfg = load_config(make_area(tmp_path, toml=toml))
+    with pytest.raises(InputError) as ei:
+        check_study(cfg)
+    (p,) = ei.value.problems
+    assert p.field == "candidates" and "no candidate sites" in p.problem
+    assert "generate = true" in p.fix
+    study = check_study(cfg, generate=True)  # generated candidates need none in advance
+    assert study.network.n_nodes == 3 and len(study.inputs.facilities) == 2
+    assert check_study(cfg, site_categories=[]).network.n_nodes == 3
+
+    (tmp_path / "cand.csv").write_text(
+        "id,name,category,lon,lat\nc1,a,elderly_station,116.345,40.072\n", encoding="utf-8")
+    cfg = load_config(make_area(tmp_path, toml=toml,
+                                extra='\n[candidates]\npath = "cand.csv"\n'))
+    with pytest.raises(InputError) as ei:
+        check_study(cfg)
+    (p,) = ei.value.problems
+    assert "category 'wet_market'" in p.problem and "no candidate site" in p.problem
+
+    (tmp_path / "network.osm").write_text(OSM[:150], encoding="utf-8")  # truncated
+    with pytest.raises(InputError) as ei:
+        check_study(cfg, site_categories=[])
+    assert ei.value.problems[0].file.endswith("network.osm")
+
+
+def test_category_key_accepts_labels(tmp_path):
+    from coverage.errors import ConfigError
+
+    cfg = load_config(make_area(tmp_path))
+    assert cfg.category_key("养老驿站") == "elderly_station"
+    assert cfg.category_key("wet_market") == "wet_market"
+    with pytest.raises(ConfigError, match="elderly_station"):
+        cfg.category_key("超市")

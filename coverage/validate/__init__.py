@@ -17,8 +17,8 @@ Decisions worth knowing
   inside. District- or city-wide lists are welcome: points beyond it are *dropped* (one warning
   per file; listed in :attr:`~coverage.inputs.StudyInputs.dropped`). Only when (nearly) every
   point of a file lies outside (fewer than :data:`NEARLY_ALL_OUTSIDE` of them inside) is it an
-  error, listed point by point with the swapped/GCJ-02 hints; in strict mode every point
-  outside is an error.
+  error: one for the file, naming the nearest point, with the swapped/GCJ-02 hints. In strict
+  mode every point outside is an error of its own.
 * **Categories not in the config** (a district list of every kind of facility): those rows are
   dropped with one warning per file listing the categories and counts; strict mode makes them
   errors. An empty category is always an error (candidates: empty = any category).

@@ -278,8 +278,9 @@ def parse_points(
                             [f"category {cats.keys[i]!r} is not in the config" for i in other],
                             lons, lats)
     idx = np.flatnonzero(~bad & ~skip)
-    out = _point_table(table, file, kind, idx, cats.keys, cap, area, *_to_wgs84(lon, lat, idx,
-                                                                                coords))
+    lon_w, lat_w = _to_wgs84(lon, lat, idx, coords)
+    out = _point_table(table, file, kind, idx, cats.keys, {
+        "capacity": cap[idx], "floor_area_m2": area[idx], "lon": lon_w, "lat": lat_w})
     return PointLayer(out, lon[idx], lat[idx], coords, ignored), problems
 
 
@@ -292,9 +293,9 @@ def _to_wgs84(lon: np.ndarray, lat: np.ndarray, idx: np.ndarray, coords: str
 
 
 def _point_table(table: pd.DataFrame, file: str, kind: str, idx: np.ndarray, cats: list[str],
-                 cap: np.ndarray, area: np.ndarray, lon_w: np.ndarray, lat_w: np.ndarray
-                 ) -> pd.DataFrame:
-    """The clean rows ``idx`` as :data:`POINT_COLUMNS`."""
+                 numbers: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """The clean rows ``idx`` as :data:`POINT_COLUMNS` (``numbers``: capacity, floor_area_m2,
+    WGS-84 lon and lat of those rows)."""
     ids, names = _texts(table, "id"), _texts(table, "name")
     status, source = _texts(table, "status"), _texts(table, "source")
     out = pd.DataFrame({
@@ -302,13 +303,13 @@ def _point_table(table: pd.DataFrame, file: str, kind: str, idx: np.ndarray, cat
         "name": [names[i] or ids[i] for i in idx],
         "category": [cats[i] for i in idx],
         "status": [status[i] or _DEFAULT_STATUS.get(kind, "") for i in idx],
-        "capacity": cap[idx],
-        "floor_area_m2": area[idx],
+        "capacity": numbers["capacity"],
+        "floor_area_m2": numbers["floor_area_m2"],
         "source": [source[i] or "file" for i in idx],
         "file": [file] * len(idx),
         "row": idx + 1,
-        "lon": lon_w,
-        "lat": lat_w,
+        "lon": numbers["lon"],
+        "lat": numbers["lat"],
     })
     out["row"] = out["row"].astype("int64")
     return out
@@ -355,13 +356,56 @@ def _swapped_inside(layer: PointLayer, out_idx: np.ndarray, load_area: BaseGeome
     return inside
 
 
+def _swapped_problem(layer: PointLayer, i: int, file: str) -> Problem:
+    return _problem(
+        file, int(layer.table["row"].iat[i]), "lon/lat",
+        f"lat/lon look swapped: the point (lon={layer.raw_lon[i]:g}, lat={layer.raw_lat[i]:g}) "
+        "is outside the study area, but lies inside with the two values exchanged",
+        "swap the lon and lat values of this row")
+
+
+def _coords_hint(coords: str) -> str:
+    if coords != "wgs84":
+        return ""
+    return ("; if the coordinates were copied from Amap/Tencent set coords = \"gcj02\" in the "
+            "config, from Baidu coords = \"bd09\"")
+
+
+def _all_outside_problem(layer: PointLayer, rest: np.ndarray, dist_m: np.ndarray, file: str,
+                         buffer_m: float) -> Problem:
+    """One problem for a file (nearly) all of whose points lie outside: the wrong place."""
+    df = layer.table
+    k = int(np.argmin(dist_m))
+    i = int(rest[k])
+    return _problem(
+        file, None, "lon/lat",
+        f"{len(rest)} of its {len(df)} points lie outside the study area (the units plus a "
+        f"{buffer_m:.0f} m walk); the nearest, row {int(df['row'].iat[i])} {df['id'].iat[i]!r} "
+        f"at lon={df['lon'].iat[i]:.6f}, lat={df['lat'].iat[i]:.6f}, is "
+        f"{dist_m[k] / 1000:.2f} km away, so the file does not fit the area",
+        "check the coordinates (lon is east-west, about 116 in Beijing; lat north-south, about "
+        "40) and that the config names the right file" + _coords_hint(layer.coords))
+
+
+def _dropped_outside(layer: PointLayer, rest: np.ndarray, dist_m: np.ndarray, file: str,
+                     buffer_m: float) -> pd.DataFrame:
+    """Points outside the study area, left out: rows of :data:`DROPPED_COLUMNS`."""
+    df = layer.table
+    return pd.DataFrame({
+        "file": file, "row": df["row"].to_numpy()[rest],
+        "id": df["id"].to_numpy()[rest], "name": df["name"].to_numpy()[rest],
+        "category": df["category"].to_numpy()[rest],
+        "lon": [f"{v:.6f}" for v in df["lon"].to_numpy()[rest]],
+        "lat": [f"{v:.6f}" for v in df["lat"].to_numpy()[rest]],
+        "reason": [f"{d / 1000:.2f} km outside the study area (the units plus a "
+                   f"{buffer_m:.0f} m walk)" for d in dist_m],
+    }, columns=list(DROPPED_COLUMNS))
+
+
 def _outside_problem(layer: PointLayer, i: int, dist_m: float, file: str, buffer_m: float
                      ) -> Problem:
     df = layer.table
-    hint = ""
-    if layer.coords == "wgs84":
-        hint = ("; if the coordinates were copied from Amap/Tencent set coords = \"gcj02\" "
-                "in the config, from Baidu coords = \"bd09\"")
+    hint = _coords_hint(layer.coords)
     return _problem(
         file, int(df["row"].iat[i]), "lon/lat",
         f"point {df['id'].iat[i]!r} ({df['name'].iat[i]}) at lon={df['lon'].iat[i]:.6f}, "
@@ -396,9 +440,9 @@ def locate_points(
         The buffer used for ``load_area`` (metres), quoted in messages.
     outside : {"warn", "error", "drop"}
         Points outside ``load_area``: ``"warn"`` drops them into the returned table (the
-        caller warns once), unless their swapped lon/lat lies inside (an error) or (nearly) all
-        points are outside (every one an error); ``"error"`` (strict) makes each one an error;
-        ``"drop"`` drops them quietly (gates taken from a larger OSM extract).
+        caller warns once), unless their swapped lon/lat lies inside (an error) or (nearly)
+        all points are outside (one error for the file); ``"error"`` (strict) makes each one
+        an error; ``"drop"`` drops them quietly (gates taken from a larger OSM extract).
 
     Returns
     -------
@@ -420,31 +464,17 @@ def locate_points(
         return gdf.loc[inside].reset_index(drop=True), [], none
     out_idx = np.flatnonzero(~inside)
     swapped = _swapped_inside(layer, out_idx, load_area, crs)
-    dist_m = shapely.distance(load_area, shapely.points(x[out_idx], y[out_idx]))
-    nearly_all = inside.sum() < NEARLY_ALL_OUTSIDE * len(df)
-    problems, drop = [], []
-    for k, i in enumerate(out_idx):
-        if swapped[k]:
-            problems.append(_problem(
-                file, int(df["row"].iat[i]), "lon/lat",
-                f"lat/lon look swapped: the point (lon={layer.raw_lon[i]:g}, "
-                f"lat={layer.raw_lat[i]:g}) is outside the study area, but lies inside with "
-                "the two values exchanged",
-                "swap the lon and lat values of this row"))
-        elif outside == "error" or nearly_all:
-            problems.append(_outside_problem(layer, int(i), float(dist_m[k]), file, buffer_m))
-        else:
-            drop.append(k)
-    rows = out_idx[drop]
-    dropped = pd.DataFrame({
-        "file": file, "row": df["row"].to_numpy()[rows],
-        "id": df["id"].to_numpy()[rows], "name": df["name"].to_numpy()[rows],
-        "category": df["category"].to_numpy()[rows],
-        "lon": [f"{v:.6f}" for v in df["lon"].to_numpy()[rows]],
-        "lat": [f"{v:.6f}" for v in df["lat"].to_numpy()[rows]],
-        "reason": [f"{dist_m[k] / 1000:.2f} km outside the study area (the units plus a "
-                   f"{buffer_m:.0f} m walk)" for k in drop],
-    }, columns=list(DROPPED_COLUMNS))
+    problems = [_swapped_problem(layer, int(i), file) for i in out_idx[swapped]]
+    rest, dist_m = out_idx[~swapped], shapely.distance(
+        load_area, shapely.points(x[out_idx[~swapped]], y[out_idx[~swapped]]))
+    dropped = none
+    if outside == "error":
+        problems += [_outside_problem(layer, int(i), float(d), file, buffer_m)
+                     for i, d in zip(rest, dist_m, strict=True)]
+    elif len(rest) and inside.sum() < NEARLY_ALL_OUTSIDE * len(df):
+        problems.append(_all_outside_problem(layer, rest, dist_m, file, buffer_m))
+    elif len(rest):
+        dropped = _dropped_outside(layer, rest, dist_m, file, buffer_m)
     return gdf.loc[inside].reset_index(drop=True), problems, dropped
 
 
