@@ -172,7 +172,7 @@ def parse_boundaries(table: pd.DataFrame, *, file: str, crs: str, name_field: st
     keep, ps = _select_units(file, all_names, names if name_field in cols else (), name_field)
     problems += ps
     idx = np.flatnonzero(keep)
-    rows = idx + 1
+    rows = (idx + 1).tolist()
     gdf, ps, ok = polygons_problems(table.iloc[idx], file=file, rows=rows)
     problems += ps
     unit_names = [all_names[i] for i in idx]
