@@ -763,18 +763,31 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
+def _quiet_unraisable(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """A ``sys.unraisablehook`` that says nothing about an interrupt landing in a finaliser or
+    a callback (Python would print "Exception ignored ... Traceback"): main() reports it."""
+    def unraisable(info: Any) -> object:
+        if isinstance(info.exc_value, KeyboardInterrupt):
+            return None
+        return hook(info)
+    return unraisable
+
+
 @contextmanager
 def _signals() -> Iterator[None]:
     """SIGTERM behaves like Ctrl-C (clean-up runs, then exit 143); restored afterwards."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_unraisable(hook)
     try:
         before = signal.signal(signal.SIGTERM, _raise_terminated)
     except ValueError:  # not the main thread (e.g. called from a worker thread)
-        yield
-        return
+        before = None
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, before)
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
+        sys.unraisablehook = hook
 
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
