@@ -257,6 +257,13 @@ BAD_INPUTS = [
     Bad("truncated street network", write("streets.osm", (SAMPLE / "streets.osm").read_bytes()
                                           [:20000]),
         ("streets.osm", "Fix:"), one_problem=True),
+    Bad("network file is a web page", both(
+        write("streets.graphml", "<html><body>404 Not Found</body></html>"),
+        edit("area.toml", 'network = "streets.osm"', 'network = "streets.graphml"')),
+        ("streets.graphml", "Fix:"), one_problem=True),
+    Bad("polygons given as the street network",
+        edit("area.toml", 'network = "streets.osm"', 'network = "boundaries.geojson"'),
+        ("boundaries.geojson", "Fix:"), one_problem=True),
 ]
 
 
