@@ -355,9 +355,9 @@ def _warn_gaps(config: AreaConfig, inputs: StudyInputs) -> None:
     have = set(inputs.compounds.loc[inputs.compounds["in_area"], "unit"])
     empty = [u for u in inputs.boundaries["name"] if u not in have]
     if empty:
-        log.warning("%d units hold no compound: %s. They are listed in summary.csv with 0 "
+        log.warning("%d %s no compound: %s. They are listed in summary.csv with 0 "
                     "compounds; check the compounds file covers them", len(empty),
-                    ", ".join(empty))
+                    "unit holds" if len(empty) == 1 else "units hold", ", ".join(empty))
     counts = Counter(inputs.facilities["category"])
     missing = [c for c in config.categories if counts[c.key] == 0]
     for cat in missing:

@@ -636,7 +636,7 @@ def test_units_without_compounds_warn_and_stay_in_the_summary(tmp_path, caplog):
     comp = COMPOUNDS.iloc[[0, 2, 3]].reset_index(drop=True)  # nothing in 东区
     with caplog.at_level(logging.WARNING):
         inputs = load_inputs(load_config(make_area(tmp_path, compounds=comp)))
-    assert any("1 units hold no compound: 东区" in r.getMessage() for r in caplog.records)
+    assert any("1 unit holds no compound: 东区" in r.getMessage() for r in caplog.records)
     c = inputs.compounds[inputs.compounds["in_area"]].copy()
     c["covered_wet_market"] = True
     cat = load_config(tmp_path / "area.toml").category("wet_market")
