@@ -234,6 +234,12 @@
     layers.legend.onAdd = () => el("div", { class: "legend", id: "legend" });
     layers.legend.addTo(map);
     map.fitBounds(I.bounds, { padding: [10, 10] });
+    // Many units (a city): their names only once zoomed in, or they hide each other and the map.
+    const labelZoom = I.units.features.length > 25 ? map.getZoom() + 2 : -Infinity;
+    const showLabels = () => map.getContainer().classList.toggle("no-unit-labels",
+                                                                map.getZoom() < labelZoom);
+    map.on("zoomend", showLabels);
+    showLabels();
     map.on("click", (e) => { if (S.adding) addSite(e.latlng); });
   }
 
