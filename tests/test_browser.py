@@ -28,20 +28,55 @@ def pages(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     cfg = make_config(tmp)
     out = make_results(tmp, cfg, hostile=True)
-    write_report(read_results(out, cfg), out)
-    return {"report": out / "report.html", "shots": tmp}
+    res = read_results(out, cfg)
+    write_report(res, out)
+    return {"report": out / "report.html", "shots": tmp, "results": res}
 
 
 _open, _js_errors, _alerts = open_page, js_errors, alerts
+
+_PICTURES = """return Array.from(document.images).map(function (i) {
+  var fig = i.closest('figure.map');
+  return {map: fig ? fig.id : null, section: i.closest('section').id, ok: i.complete,
+          w: i.naturalWidth, h: i.naturalHeight, src: i.getAttribute('src').slice(0, 22)};
+});"""
+
+
+def _assert_pictures(driver, res) -> None:
+    """Every picture is an inline PNG that loaded: four charts (heat map, two sensitivity
+    curves, before/after) and the static maps, the overview then one per sited category in
+    config order, each in its own numbered figure of the maps section."""
+    imgs = driver.execute_script(_PICTURES)
+    assert imgs and all(i["ok"] and i["w"] > 200 and i["h"] > 200 for i in imgs), imgs
+    assert {i["src"] for i in imgs} == {"data:image/png;base64,"}
+    sited = [c.key for c in res.config.categories
+             if (res.sites["category"] == c.key).any()]
+    maps = [i["map"] for i in imgs if i["map"]]
+    assert maps == ["map-overview", *[f"map-{k}" for k in sited]]
+    assert {i["section"] for i in imgs if i["map"]} == {"maps"}
+    charts = sorted(i["section"] for i in imgs if not i["map"])
+    assert charts == ["scenarios", "sensitivity", "sensitivity", "unit-coverage"]
+    captions = driver.execute_script(
+        "return Array.from(document.querySelectorAll('figure.map figcaption'))"
+        ".map(function (c) { return c.textContent; });")
+    assert len(captions) == len(maps) and all(c.strip() for c in captions)
+
+
+def _column(driver, table_css: str, header: str) -> list[str]:
+    """The texts of the column headed ``header`` in the table ``table_css`` (body rows)."""
+    return driver.execute_script(
+        "var t = document.querySelector(arguments[0]), head = arguments[1];"
+        "var i = Array.from(t.tHead.rows[0].cells).findIndex(function (c) {"
+        " return c.textContent === head; });"
+        "if (i < 0) { return null; }"
+        "return Array.from(t.tBodies[0].rows).map(function (r) {"
+        " return r.cells[i].textContent; });", table_css, header)
 
 
 def test_report_renders_sorts_and_escapes(driver, pages):
     _open(driver, pages["report"])
     assert driver.find_element("css selector", "h1").text.startswith("回天地区（测试）")
-    imgs = driver.execute_script(
-        "return Array.from(document.images).map(function (i) {"
-        " return [i.complete, i.naturalWidth]; });")
-    assert len(imgs) == 2 and all(ok and w > 200 for ok, w in imgs)  # inline PNG charts load
+    _assert_pictures(driver, pages["results"])
     table = driver.find_element("css selector", "table#uncovered")
     names = [r.text.split("\n")[0] for r in table.find_elements("css selector", "tbody tr")]
     assert XSS_SCRIPT in " ".join(names)  # shown as text
@@ -96,25 +131,26 @@ def test_real_english_report(driver, real_pages, sample_result):
         assert cid in summary
     # one greedy ranking per sited category, every candidate in rank order, optimal starred
     keys = sites.loc[sites["method"] == "greedy", "category"].unique()
+    units = set(sample_result.inputs.boundaries["name"])
     for i, key in enumerate(keys):
         ranked = sites[(sites["method"] == "greedy") & (sites["category"] == key)]
-        cells = driver.execute_script(
-            "return Array.from(document.querySelectorAll(arguments[0])).map(function (tr) {"
-            " return Array.from(tr.cells).map(function (c) { return c.textContent; }); });",
-            f"table#ranking-{i + 1} tbody tr")
-        assert [c[2] for c in cells] == ranked["candidate_id"].tolist()
+        table = f"table#ranking-{i + 1}"
+        ids = _column(driver, table, "Candidate id")
+        assert ids == ranked["candidate_id"].tolist()
+        assert _column(driver, table, "Rank") == [str(r) for r in ranked["rank"]]
+        # every site row names the unit (街道/镇) it lies in
+        assert set(_column(driver, table, "Unit")) <= units
         opt = set(sites.loc[(sites["method"] == "optimal") & (sites["category"] == key),
                             "candidate_id"])
-        assert {c[2] for c in cells if c[-1] == "★"} == opt
+        starred = _column(driver, table, "In optimal selection")
+        assert {c for c, s in zip(ids, starred, strict=True) if s == "★"} == opt
     assert not driver.find_elements("css selector", f"table#ranking-{len(keys) + 1}")
     body = driver.find_element("css selector", "body").get_attribute("textContent")
     for raw in ("set_cover_95", "set_cover_100", "optimal_", "greedy_"):
         assert raw not in body  # method and scenario keys are shown as words
     assert "fewest sites for 95% of reachable demand" in body
     assert "Optimal selection (up to" in body
-    imgs = driver.execute_script(
-        "return Array.from(document.images).map(function (i) { return i.naturalWidth; });")
-    assert len(imgs) == 2 and min(imgs) > 200
+    _assert_pictures(driver, read_results(real_pages["out"], sample_result.config))
     h = driver.execute_script("return document.body.scrollHeight")
     driver.set_window_size(1280, min(h + 50, 16000))
     driver.save_screenshot(str(real_pages["shots"] / "real_report_en.png"))
