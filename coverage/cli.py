@@ -320,8 +320,7 @@ def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
         scenario = None
         if getattr(args, "scenario", None):
             scenario, inputs = _scenario(args, inputs)
-            cfg = inputs.config
-            network = None  # the scenario's walks may need a wider network
+            cfg = inputs.config  # same extent (load_area) as the config's run: same network
         with open_run(out, config=cfg, command=command) as run:
             if scenario is not None and out.resolve() != Path(args.scenario).resolve():
                 from .serve.scenario import write_scenario_files
