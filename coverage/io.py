@@ -742,11 +742,17 @@ def write_gpkg(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame], *,
     for name, gdf in layers.items():
         if gdf.crs is None:
             raise ValueError(f"layer {name!r} has no CRS; refusing to write it")
-    with atomic_path(path) as tmp, _gdal_options({"OGR_CURRENT_DATE": _gpkg_date()}):
+    # SQLite flushes to disk after every transaction by default, which is most of the time of
+    # a multi-layer write. The temporary file is thrown away on any failure, so it is written
+    # without those flushes and made durable once, when finished, before the rename.
+    with atomic_path(path) as tmp, _gdal_options({"OGR_CURRENT_DATE": _gpkg_date(),
+                                                  "OGR_SQLITE_SYNCHRONOUS": "OFF"}):
         for i, (name, gdf) in enumerate(tqdm(layers.items(), desc=f"writing {path.name}",
                                              unit="layer", disable=not progress)):
             options = {"dataset_options": {"VERSION": GPKG_VERSION}} if i == 0 else {}
             gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **options)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
     log.debug("wrote %s (%d layers)", path, len(layers))
     return path
 
