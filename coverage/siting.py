@@ -54,6 +54,7 @@ Empty problems
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -96,6 +97,8 @@ RANKING_COLUMNS = (
 )
 
 _REL_TOL = 1e-9  # demand differences below this share of total demand count as ties / zero
+
+
 _MILP_STATUS = {
     0: "optimal",
     1: "time_limit",
@@ -504,6 +507,8 @@ def _run_milp(
     accept_time_limit: bool,
     what: str,
 ) -> tuple[np.ndarray, str]:
+    """A MILP through :func:`scipy.optimize.milp` (HiGHS), status checked (coverage.jointplan
+    uses it; the siting solves below use highspy, which takes a starting solution)."""
     res = milp(
         c,
         constraints=constraints,
@@ -533,6 +538,360 @@ def _run_milp(
     )
 
 
+# --- exact solves (HiGHS through highspy) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One HiGHS run: status ("optimal", "time_limit", "infeasible", ...), solution, objective
+    (minimisation form) and the proven bound."""
+
+    status: str
+    x: np.ndarray | None
+    objective: float
+    bound: float
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class _Model:
+    """Minimise ``c.x`` s.t. ``row_lo <= rows @ x <= row_hi``, ``col_lo <= x <= col_hi``;
+    ``integer`` marks integer columns (None: the LP relaxation)."""
+
+    c: np.ndarray
+    rows: sp.csr_array
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    integer: np.ndarray | None = None
+
+    def relaxed(self) -> _Model:
+        return dataclasses.replace(self, integer=None)
+
+
+def _highs_run(model: _Model, *, start: np.ndarray | None = None, time_limit_s: float = 60.0,
+               abs_gap: float = 0.0) -> _Run:
+    """Solve ``model`` with HiGHS. ``start`` is a feasible point handed over as the first
+    incumbent; a MIP stops when its gap is at most ``abs_gap``. An LP's ``x`` holds the
+    values, then the reduced costs."""
+    import highspy
+
+    c, rows, row_lo, row_hi = model.c, model.rows, model.row_lo, model.row_hi
+    col_lo, col_hi, integer = model.col_lo, model.col_hi, model.integer
+
+    # The bare binding: the Python wrapper prints a banner before options can be set.
+    h = highspy._Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", 0)
+    if integer is not None:
+        h.setOptionValue("mip_rel_gap", 0.0)
+        h.setOptionValue("mip_abs_gap", float(abs_gap))
+        # The model is already reduced (dominated sites, merged compounds), and HiGHS's
+        # presolve found nothing more on the benchmark while costing a quarter of the time.
+        h.setOptionValue("presolve", "off")
+    lp = highspy.HighsLp()
+    n = len(c)
+    lp.num_col_ = n
+    lp.num_row_ = rows.shape[0]
+    lp.col_cost_ = np.asarray(c, dtype=np.float64)
+    lp.col_lower_ = np.asarray(col_lo, dtype=np.float64)
+    lp.col_upper_ = np.asarray(col_hi, dtype=np.float64)
+    inf = highspy.kHighsInf
+    lp.row_lower_ = np.where(np.isfinite(row_lo), row_lo, -inf).astype(np.float64)
+    lp.row_upper_ = np.where(np.isfinite(row_hi), row_hi, inf).astype(np.float64)
+    m = sp.csr_array(rows, dtype=np.float64)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_ = n
+    lp.a_matrix_.num_row_ = m.shape[0]
+    lp.a_matrix_.start_ = m.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = m.indices.astype(np.int32)
+    lp.a_matrix_.value_ = m.data
+    if integer is not None:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else
+                           highspy.HighsVarType.kContinuous for i in integer]
+    h.passModel(lp)
+    if start is not None and integer is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = np.asarray(start, dtype=np.float64).tolist()
+        h.setSolution(sol)
+    h.run()
+    model_status = h.getModelStatus()
+    status = {
+        highspy.HighsModelStatus.kOptimal: "optimal",
+        highspy.HighsModelStatus.kTimeLimit: "time_limit",
+        highspy.HighsModelStatus.kInfeasible: "infeasible",
+        highspy.HighsModelStatus.kUnbounded: "unbounded",
+    }.get(model_status, "solver_error")
+    info = h.getInfo()
+    has_x = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value) if has_x else None
+    if integer is None and x is not None:
+        x = np.concatenate([x, np.asarray(sol.col_dual)])  # LP: values then reduced costs
+    bound = info.mip_dual_bound if integer is not None else info.objective_function_value
+    return _Run(status, x, float(info.objective_function_value), float(bound),
+                h.modelStatusToString(model_status))
+
+
+def _checked(run: _Run, what: str, time_limit_s: float, accept_time_limit: bool) -> _Run:
+    """The run if it proved its optimum (or hit the time limit and that is accepted)."""
+    if run.status == "optimal" and run.x is not None:
+        return run
+    if run.status == "time_limit" and run.x is not None and accept_time_limit:
+        log.warning("%s: time limit of %.0f s reached; using the best set found (not proven "
+                    "optimal, bound %.1f, found %.1f)", what, time_limit_s, -run.bound,
+                    -run.objective)
+        return run
+    hint = (f" Raise time_limit_s (now {time_limit_s:g} s) or use the greedy ranking."
+            if run.status == "time_limit" else "")
+    raise SolverError(
+        f"{what}: HiGHS did not find a proven optimum ({run.status}: {run.message}).{hint}")
+
+
+class _Exact:
+    """Exact MCLP and set cover on one problem, each question solved once (cached).
+
+    Every solve starts from a good incumbent (greedy, LP rounding, then 1-swap local search)
+    and first checks the LP bound: when the incumbent meets it, the incumbent is optimal and
+    no branch-and-bound runs. Otherwise variables whose LP reduced cost shows they cannot be
+    in a better solution are fixed, and HiGHS gets the incumbent as its first solution. With
+    integer demands (residents) objective values are integers, so a gap below 1 proves
+    optimality.
+    """
+
+    def __init__(self, p: _Problem, time_limit_s: float, accept_time_limit: bool) -> None:
+        self.p = p
+        self.time_limit_s = time_limit_s
+        self.accept = accept_time_limit
+        self._red: _Reduced | None = None
+        self._full: tuple[np.ndarray, str] | None = None
+        self._mclp: dict[int, tuple[np.ndarray, str]] = {}
+        w = p.w
+        self.integral = bool(len(w) == 0 or (np.all(w == np.round(w)) and w.sum() < 2.0**52))
+        self.step = 1.0 - 1e-6 if self.integral else p.tol  # smallest real improvement
+
+    @property
+    def red(self) -> _Reduced:
+        if self._red is None:
+            self._red = _reduce(self.p)
+            r = self._red
+            self._csr = r.A_multi.tocsr()
+            self._csc = r.A_multi.tocsc()
+        return self._red
+
+    # -- evaluation and heuristics on the reduced model -----------------------------------
+
+    def _value(self, x: np.ndarray) -> float:
+        r = self.red
+        hit = (self._csr.T @ x.astype(np.float64)) > 0
+        return float(r.x_weight[x].sum() + r.w_multi[hit].sum())
+
+    def _greedy(self, k: int, need: float = np.inf) -> np.ndarray:
+        """Greedy on the reduced model: up to ``k`` rows, or until ``need`` demand."""
+        r = self.red
+        w = r.w_multi.copy()
+        gains = r.x_weight + self._csr @ w
+        x = np.zeros(len(r.rows), dtype=bool)
+        total = 0.0
+        while x.sum() < k and total < need - self.p.tol:
+            g = np.where(x, -np.inf, gains)
+            i = int(np.argmax(g))
+            if not g[i] > self.p.tol:
+                break
+            x[i] = True
+            total += float(g[i])
+            cols = self._csr.indices[self._csr.indptr[i]:self._csr.indptr[i + 1]]
+            new = cols[w[cols] > 0]
+            gains -= self._csc[:, new] @ w[new]
+            w[new] = 0.0
+        return x
+
+    def _swap(self, x: np.ndarray) -> tuple[np.ndarray, float]:
+        """Best-improvement 1-swap local search (swap one open row for one closed row)."""
+        r = self.red
+        x = x.copy()
+        value = self._value(x)
+        for _ in range(10 * max(1, int(x.sum()))):
+            count = self._csr.T @ x.astype(np.float64)
+            uncovered = np.where(count == 0, r.w_multi, 0.0)
+            best = (self.p.tol, -1, -1)
+            for i in np.flatnonzero(x):
+                cols = self._csr.indices[self._csr.indptr[i]:self._csr.indptr[i + 1]]
+                lost = cols[count[cols] == 1]
+                loss = r.x_weight[i] + r.w_multi[lost].sum()
+                free = uncovered.copy()
+                free[lost] = r.w_multi[lost]
+                gain_in = r.x_weight + self._csr @ free
+                gain_in[x] = -np.inf
+                j = int(np.argmax(gain_in))
+                if gain_in[j] - loss > best[0]:
+                    best = (float(gain_in[j] - loss), int(i), j)
+            if best[1] < 0:
+                break
+            x[best[1]], x[best[2]] = False, True
+            value += best[0]
+        return x, self._value(x)
+
+    def _covers_all(self, x: np.ndarray) -> bool:
+        return self._value(x) >= self.p.demand_gainable - self.p.tol
+
+    # -- set cover of everything gainable -------------------------------------------------
+
+    def full_cover(self, what: str) -> tuple[np.ndarray, str]:
+        """Fewest candidates (original indices) covering every gainable compound."""
+        if self._full is None:
+            self._full = self._solve_full(what)
+        return self._full
+
+    def _solve_full(self, what: str) -> tuple[np.ndarray, str]:
+        r = self.red
+        n_r, n_m = len(r.rows), r.A_multi.shape[1]
+        forced = r.x_weight > 0  # sole coverers of some compound must open
+        if n_m == 0:
+            return r.rows[forced], "optimal"
+        # Incumbent: greedy by uncovered groups from the forced rows, minus redundant rows.
+        x = self._greedy_cover(forced)
+        # (n_m, n_r): each group's coverers; every group covered at least once
+        model = _Model(np.ones(n_r), self._csc.T.tocsr(), np.ones(n_m), np.full(n_m, np.inf),
+                       forced.astype(float), np.ones(n_r), np.ones(n_r, bool))
+        lp = _checked(_highs_run(model.relaxed(), time_limit_s=self.time_limit_s), what,
+                      self.time_limit_s, False)
+        if x.sum() <= math.ceil(lp.objective - 1e-6):
+            log.debug("%s: greedy cover of %d sites meets the LP bound", what, x.sum())
+            return r.rows[x], "optimal"
+        run = _highs_run(model, start=x.astype(float), time_limit_s=self.time_limit_s,
+                         abs_gap=1.0 - 1e-6)
+        run = _checked(run, what, self.time_limit_s, self.accept)
+        assert run.x is not None
+        chosen = run.x[:n_r] > 0.5
+        if chosen.sum() > x.sum():  # pragma: no cover - HiGHS keeps its start
+            chosen = x
+        return r.rows[chosen], run.status
+
+    def _greedy_cover(self, start: np.ndarray) -> np.ndarray:
+        """Greedy set cover (most uncovered groups first), then drop rows made redundant."""
+        x = start.copy()
+        covered = (self._csr.T @ x.astype(np.float64)) > 0
+        while not covered.all():
+            gains = self._csr @ (~covered).astype(np.float64)
+            gains[x] = -1
+            i = int(np.argmax(gains))
+            x[i] = True
+            covered[self._csr.indices[self._csr.indptr[i]:self._csr.indptr[i + 1]]] = True
+        count = self._csr.T @ x.astype(np.float64)
+        for i in np.flatnonzero(x & ~start)[::-1]:
+            cols = self._csr.indices[self._csr.indptr[i]:self._csr.indptr[i + 1]]
+            if (count[cols] >= 2).all():
+                x[i] = False
+                count[cols] -= 1
+        return x
+
+    # -- maximal covering ------------------------------------------------------------------
+
+    def mclp(self, k: int, what: str, start: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+        """An optimal set of at most ``k`` sites (original indices) and the status; when ``k``
+        sites can cover every gainable compound, the fewest that do."""
+        if k not in self._mclp:
+            self._mclp[k] = self._solve_mclp(k, what, start)
+        return self._mclp[k]
+
+    def _solve_mclp(self, k: int, what: str, start: np.ndarray | None) -> tuple[np.ndarray, str]:
+        p = self.p
+        if k == 0 or p.demand_gainable <= p.tol:
+            return np.empty(0, dtype=np.intp), "optimal"
+        r = self.red
+        n_r, n_m = len(r.rows), r.A_multi.shape[1]
+        if k >= n_r or self._covers_all(self._greedy(k)):
+            return self.full_cover(what)  # everything gainable: no set covers more
+        c = -np.concatenate([r.x_weight, r.w_multi])
+        link = sp.hstack([-self._csc.T.tocsr(), sp.identity(n_m, format="csr")], format="csr")
+        budget = sp.csr_array(np.concatenate([np.ones(n_r), np.zeros(n_m)])[None, :])
+        rows = sp.vstack([link, budget], format="csr")
+        integer = np.concatenate([np.ones(n_r, bool), np.zeros(n_m, bool)])
+        model = _Model(c, rows, np.full(n_m + 1, -np.inf),
+                       np.concatenate([np.zeros(n_m), [float(k)]]),
+                       np.zeros(n_r + n_m), np.ones(n_r + n_m), integer)
+        lp = _checked(_highs_run(model.relaxed(), time_limit_s=self.time_limit_s), what,
+                      self.time_limit_s, False)
+        assert lp.x is not None
+        bound = -lp.objective
+        x_lp, reduced = lp.x[:n_r], lp.x[n_r + n_m:n_r + n_m + n_r]
+        if bound >= p.demand_gainable - p.tol:
+            full, status = self.full_cover(what)
+            if len(full) <= k:
+                return full, status
+        # Incumbent: the better of greedy and LP rounding, each improved by 1-swaps.
+        candidates = [self._greedy(k)]
+        top = np.argsort(-x_lp, kind="stable")[:k]
+        rounded = np.zeros(n_r, dtype=bool)
+        rounded[top[x_lp[top] > 1e-9]] = True
+        candidates.append(rounded)
+        if start is not None:
+            candidates.append(np.isin(r.rows, start))
+        best_x, best_v = max((self._swap(x) for x in candidates), key=lambda t: t[1])
+        margin = 1e-6 * max(1.0, abs(bound))
+        if bound - best_v < self.step - margin:
+            log.debug("%s: k=%d incumbent %.1f meets the LP bound %.1f", what, k, best_v, bound)
+            return r.rows[best_x], "optimal"
+        # Reduced-cost fixing: a row whose reduced cost exceeds the gap is at its LP value in
+        # every solution better than the incumbent (kept only where the incumbent agrees, so
+        # the incumbent stays a feasible start).
+        gap = bound - best_v - self.step + margin
+        fix0 = (x_lp <= 1e-9) & (reduced > gap) & ~best_x
+        fix1 = (x_lp >= 1 - 1e-9) & (-reduced > gap) & best_x
+        model = dataclasses.replace(
+            model, col_lo=np.concatenate([fix1.astype(float), np.zeros(n_m)]),
+            col_hi=np.concatenate([(~fix0).astype(float), np.ones(n_m)]))
+        log.debug("%s: k=%d LP %.1f, incumbent %.1f, %d of %d sites fixed", what, k, bound,
+                  best_v, int(fix0.sum() + fix1.sum()), n_r)
+        y = ((self._csr.T @ best_x.astype(np.float64)) > 0).astype(np.float64)
+        run = _highs_run(model, start=np.concatenate([best_x.astype(np.float64), y]),
+                         time_limit_s=self.time_limit_s,
+                         abs_gap=self.step if self.integral else p.tol)
+        run = _checked(run, what, self.time_limit_s, self.accept)
+        assert run.x is not None
+        chosen = run.x[:n_r] > 0.5
+        if self._value(chosen) < best_v:  # never worse than the incumbent handed over
+            chosen = best_x
+        if self._covers_all(chosen):  # pragma: no cover - caught by the LP bound above
+            full, status = self.full_cover(what)
+            return full, _worst(run.status, status)
+        return r.rows[chosen], run.status
+
+    # -- fewest sites for a target -----------------------------------------------------------
+
+    def min_sites(self, need: float, what: str) -> tuple[int, np.ndarray, str]:
+        """Fewest sites whose gain reaches ``need`` (< all gainable): count, one such set
+        (original indices), status."""
+        r = self.red
+        n_r, n_m = len(r.rows), r.A_multi.shape[1]
+        x = self._greedy(n_r, need=need)
+        gain_row = sp.csr_array(np.concatenate([r.x_weight, r.w_multi])[None, :])
+        link = sp.hstack([-self._csc.T.tocsr(), sp.identity(n_m, format="csr")], format="csr")
+        rows = sp.vstack([gain_row, link], format="csr")
+        integer = np.concatenate([np.ones(n_r, bool), np.zeros(n_m, bool)])
+        model = _Model(np.concatenate([np.ones(n_r), np.zeros(n_m)]), rows,
+                       np.concatenate([[need - self.p.tol], np.full(n_m, -np.inf)]),
+                       np.concatenate([[np.inf], np.zeros(n_m)]),
+                       np.zeros(n_r + n_m), np.ones(n_r + n_m), integer)
+        lp = _checked(_highs_run(model.relaxed(), time_limit_s=self.time_limit_s), what,
+                      self.time_limit_s, False)
+        if x.sum() <= math.ceil(lp.objective - 1e-6):
+            return int(x.sum()), r.rows[x], "optimal"
+        y = ((self._csr.T @ x.astype(np.float64)) > 0).astype(np.float64)
+        run = _highs_run(model, start=np.concatenate([x.astype(np.float64), y]),
+                         time_limit_s=self.time_limit_s, abs_gap=1.0 - 1e-6)
+        run = _checked(run, what, self.time_limit_s, self.accept)
+        assert run.x is not None
+        chosen = run.x[:n_r] > 0.5
+        if chosen.sum() > x.sum():  # pragma: no cover - HiGHS keeps its start
+            chosen = x
+        return int(chosen.sum()), r.rows[chosen], run.status
+
+
 # --- exact MCLP ----------------------------------------------------------------------------------
 
 
@@ -546,64 +905,6 @@ def _gain_of(p: _Problem, chosen: np.ndarray) -> float:
 
 def _worst(*statuses: str) -> str:
     return next((s for s in statuses if s != "optimal"), "optimal")
-
-
-def _min_full_cover(
-    p: _Problem, red: _Reduced, time_limit_s: float, accept_time_limit: bool, what: str
-) -> tuple[np.ndarray, str]:
-    """Fewest candidates covering every gainable compound (plain set cover)."""
-    n_r, n_m = len(red.rows), red.A_multi.shape[1]
-    lower = (red.x_weight > 0).astype(np.float64)  # sole coverers of some compound must open
-    if n_m == 0:
-        return red.rows[lower > 0.5], "optimal"
-    log.debug("%s: set-cover MILP with %d site variables, %d rows", what, n_r, n_m)
-    x, status = _run_milp(
-        np.ones(n_r),
-        [LinearConstraint(red.A_multi.T.tocsr(), 1.0, np.inf)],
-        np.ones(n_r),
-        Bounds(lower, np.ones(n_r)),
-        time_limit_s,
-        accept_time_limit,
-        what,
-    )
-    return red.rows[x[:n_r] > 0.5], status
-
-
-def _mclp_select(
-    p: _Problem, k: int, time_limit_s: float, accept_time_limit: bool, what: str
-) -> tuple[np.ndarray, str]:
-    """Indices (original) of an optimal set of at most k sites, and the solver status.
-
-    When at most ``k`` sites can cover every gainable compound, the fewest such sites are
-    returned (maximum coverage first, then fewest sites).
-    """
-    if k == 0 or p.demand_gainable <= p.tol:
-        return np.empty(0, dtype=np.intp), "optimal"
-    red = _reduce(p)
-    n_r, n_m = len(red.rows), red.A_multi.shape[1]
-    status = "optimal"
-    if k < n_r:
-        # Greedy reaching every gainable resident is optimal: no set can cover more.
-        _, g_gain = _greedy(p.A, p.w, k, p.tol)
-        if sum(g_gain) < p.demand_gainable - p.tol:
-            # x (n_r binary), y (n_m continuous in [0, 1]); maximise x_weight.x + w_multi.y
-            c = -np.concatenate([red.x_weight, red.w_multi])
-            link = sp.hstack([-red.A_multi.T, sp.identity(n_m, format="csr")], format="csr")
-            budget = sp.csr_array(np.concatenate([np.ones(n_r), np.zeros(n_m)])[None, :])
-            constraints = [LinearConstraint(budget, -np.inf, k)]
-            if n_m:
-                constraints.insert(0, LinearConstraint(link, -np.inf, 0.0))
-            integrality = np.concatenate([np.ones(n_r), np.zeros(n_m)])
-            log.debug("%s: MCLP MILP with %d site and %d demand variables", what, n_r, n_m)
-            x, status = _run_milp(
-                c, constraints, integrality, Bounds(0, 1), time_limit_s, accept_time_limit, what
-            )
-            chosen = red.rows[x[:n_r] > 0.5]
-            if _gain_of(p, chosen) < p.demand_gainable - p.tol:
-                return chosen, status
-    # at most k sites can cover everything gainable: use the fewest that do
-    chosen, status2 = _min_full_cover(p, red, time_limit_s, accept_time_limit, what)
-    return chosen, _worst(status, status2)
 
 
 def solve_mclp(
@@ -623,8 +924,11 @@ def solve_mclp(
     in another's are dropped, compounds covered by the same candidates are merged, and
     compounds only one candidate covers become that candidate's objective weight. The MILP
     (binary ``x_i`` per site, continuous ``0 <= y_j <= sum_{i covers j} x_i``,
-    ``sum x_i <= k``) is solved by HiGHS via :func:`scipy.optimize.milp` with a relative gap
-    of 1e-9. When ``k`` sites are enough to cover every reachable compound, the fewest sites
+    ``sum x_i <= k``) is solved by HiGHS (``highspy``) from a good incumbent (greedy and LP
+    rounding, improved by 1-swaps): when the incumbent meets the LP bound no branch-and-bound
+    runs; otherwise variables the LP's reduced costs exclude are fixed first. The gap closed
+    is below one resident for integer demands (so the optimum is exact), 1e-9 of the total
+    otherwise. When ``k`` sites are enough to cover every reachable compound, the fewest sites
     doing so are returned (a set-cover solve), never a larger set with redundant sites.
 
     Parameters
@@ -657,7 +961,12 @@ def solve_mclp(
         raise ValueError(f"k must be >= 0, got {k}")
     p = _prepare(cover, demand, covered)
     _require_candidates(p, "optimal siting")
-    chosen, status = _mclp_select(p, k, time_limit_s, accept_time_limit, "optimal siting")
+    return _optimal(_Exact(p, time_limit_s, accept_time_limit), k, t0)
+
+
+def _optimal(ex: _Exact, k: int, t0: float) -> SitingResult:
+    p = ex.p
+    chosen, status = ex.mclp(k, "optimal siting")
     selected, gains = _order_selection(p, chosen)
     res = _result(p, "optimal", selected, gains, status, float(sum(gains)), t0, k=k)
     log.info(
@@ -723,8 +1032,13 @@ def solve_set_cover(
     if basis not in ("reachable", "total"):
         raise ValueError(f"basis must be 'reachable' or 'total', got {basis!r}")
     p = _prepare(cover, demand, covered)
+    _require_candidates(p, f"set cover ({100 * target_share:g}% of {basis} demand)")
+    return _set_cover(_Exact(p, time_limit_s, accept_time_limit), target_share, basis, t0)
+
+
+def _set_cover(ex: _Exact, target_share: float, basis: str, t0: float) -> SitingResult:
+    p = ex.p
     what = f"set cover ({100 * target_share:g}% of {basis} demand)"
-    _require_candidates(p, what)
     basis_demand = p.demand_reachable if basis == "reachable" else p.demand_total
     target = target_share * basis_demand
     need = target - p.demand_base
@@ -737,26 +1051,13 @@ def solve_set_cover(
             f"{what}: infeasible. Even with every candidate site open only {best:.1f}% of "
             f"demand is covered. Lower the target, use basis='reachable', or add candidates."
         )
-    red = _reduce(p)
     if need >= p.demand_gainable - p.tol:
         # every gainable compound must be covered; no set of any size covers more
-        chosen, status = _min_full_cover(p, red, time_limit_s, accept_time_limit, what)
+        chosen, status = ex.full_cover(what)
     else:
-        # x (n_r binary), y (n_m continuous in [0, 1]); min sum x, gain >= need
-        n_r, n_m = len(red.rows), red.A_multi.shape[1]
-        c = np.concatenate([np.ones(n_r), np.zeros(n_m)])
-        gain_row = sp.csr_array(np.concatenate([red.x_weight, red.w_multi])[None, :])
-        constraints = [LinearConstraint(gain_row, need - p.tol, np.inf)]
-        if n_m:
-            link = sp.hstack([-red.A_multi.T, sp.identity(n_m, format="csr")], format="csr")
-            constraints.append(LinearConstraint(link, -np.inf, 0.0))
-        integrality = np.concatenate([np.ones(n_r), np.zeros(n_m)])
-        x, status = _run_milp(
-            c, constraints, integrality, Bounds(0, 1), time_limit_s, accept_time_limit, what
-        )
+        m, some, status = ex.min_sites(need, what)
         # among all sets of m sites, take one covering the most demand (still reaches target)
-        m = round(float(x[:n_r].sum()))
-        chosen, status2 = _mclp_select(p, m, time_limit_s, accept_time_limit, what)
+        chosen, status2 = ex.mclp(m, what, start=some)
         status = _worst(status, status2)
     selected, gains = _order_selection(p, chosen)
     if p.demand_base + sum(gains) < target - p.tol:  # pragma: no cover - solver tolerance guard
@@ -825,21 +1126,19 @@ def plan_sites(
         k=k,
         solve_s=ranking.solve_s,
     )
-    optimal = solve_mclp(
-        cover, demand, covered, k, time_limit_s=time_limit_s, accept_time_limit=accept_time_limit
-    )
-    covers = {
-        float(t): solve_set_cover(
-            cover,
-            demand,
-            covered,
-            t,
-            basis=basis,
-            time_limit_s=time_limit_s,
-            accept_time_limit=accept_time_limit,
-        )
-        for t in targets
-    }
+    # One exact solver for every question of this category: the reduction, the full cover and
+    # each k's MCLP are computed once and shared (e.g. the 100 % cover decides a large k).
+    p = _prepare(cover, demand, covered)
+    _require_candidates(p, "optimal siting")
+    ex = _Exact(p, time_limit_s, accept_time_limit)
+    covers: dict[float, SitingResult] = {}
+    if 1.0 in targets:
+        covers[1.0] = _set_cover(ex, 1.0, basis, time.perf_counter())
+    optimal = _optimal(ex, k, time.perf_counter())
+    for t in targets:
+        if float(t) not in covers:
+            covers[float(t)] = _set_cover(ex, float(t), basis, time.perf_counter())
+    covers = {float(t): covers[float(t)] for t in targets}
     plan = SitingPlan(ranking=ranking, greedy=greedy, optimal=optimal, set_cover=covers)
     log.info(
         "siting k=%d: greedy +%.1f, optimal +%.1f (gap %.1f, greedy %s optimal)",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -296,15 +296,25 @@ def test_bad_arguments_raise_value_error():
 
 
 def test_solver_status_is_checked(monkeypatch):
-    def fake(status, x):
-        return lambda *a, **k: SimpleNamespace(status=status, x=x, message="fake", mip_gap=0.1)
+    """A MIP that does not prove its optimum raises (or, when accepted, says time_limit)."""
+    real = siting._highs_run
+
+    def fake(status):
+        def run(model, **kw):
+            r = real(model, **kw)
+            if model.integer is None:  # a weaker LP bound: only branch-and-bound could prove
+                x = r.x.copy()
+                x[len(model.c):] = 0.0  # no reduced-cost fixing either
+                return dataclasses.replace(r, objective=r.objective - 10.0, x=x)
+            return dataclasses.replace(r, status=status,
+                                       x=None if status == "infeasible" else r.x)
+        return run
 
     args = (sp.csr_array(TRAP), TRAP_DEMAND, TRAP_COVERED, 2)
-    monkeypatch.setattr(siting, "milp", fake(2, None))
+    monkeypatch.setattr(siting, "_highs_run", fake("infeasible"))
     with pytest.raises(SolverError, match="infeasible"):
         solve_mclp(*args)
-    x = np.array([0.0, 1.0, 1.0, 1.0, 1.0])  # x for 3 sites, y for 2 merged compounds
-    monkeypatch.setattr(siting, "milp", fake(1, x))
+    monkeypatch.setattr(siting, "_highs_run", fake("time_limit"))
     with pytest.raises(SolverError, match="time_limit_s"):
         solve_mclp(*args)
     res = solve_mclp(*args, accept_time_limit=True)
