@@ -39,36 +39,11 @@ __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("coverage")
 
-CONFIG_NAME = "area.toml"
-"""The config file looked for when CONFIG is a folder."""
-
-
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is so that every clean-up runs (exit code 143)."""
 
 
 # --- paths -------------------------------------------------------------------------------------
-
-
-def config_path(value: str) -> Path:
-    """CONFIG as given: a file, or a study-area folder holding ``area.toml``.
-
-    Raises
-    ------
-    InputError
-        A folder without ``area.toml``.
-    """
-    path = Path(value)
-    if path.is_dir():
-        inner = path / CONFIG_NAME
-        if not inner.is_file():
-            tomls = sorted(p.name for p in path.glob("*.toml"))
-            hint = f"; it has {', '.join(tomls)}" if tomls else ""
-            raise InputError(Problem(str(path), None, None,
-                                     f"this is a folder without {CONFIG_NAME}{hint}",
-                                     "give the path of the study-area config file"))
-        return inner
-    return path
 
 
 def _default_out(config: Path) -> Path:
@@ -91,10 +66,11 @@ def _map_path(args: argparse.Namespace) -> Path:
 
 def _preflight(args: argparse.Namespace) -> None:
     """Refuse unusable paths before any work (config folder, --out, --map)."""
+    from .config import config_file
     from .outputs import check_map_path, check_out_dir
 
     if hasattr(args, "config"):
-        args.config = config_path(args.config)
+        args.config = config_file(args.config)
         if hasattr(args, "out"):
             check_out_dir(_out_dir(args))
     elif args.command == "batch":
@@ -552,7 +528,7 @@ def add_global_options(p: argparse.ArgumentParser, *, sub: bool = False) -> None
 
 
 def add_config_options(p: argparse.ArgumentParser, *, out: bool = True) -> None:
-    p.add_argument("config", help=f"study-area config ({CONFIG_NAME}, or its folder)")
+    p.add_argument("config", help="study-area config (area.toml, or its folder)")
     if out:
         p.add_argument("--out", help="output folder (default: out/<config folder name>)")
 

@@ -39,6 +39,7 @@ __all__ = [
     "Category",
     "PlanConfig",
     "PointSource",
+    "config_file",
     "load_config",
     "parse_category",
     "plan_problems",
@@ -766,8 +767,15 @@ def _implies_plan(cats: tuple[Category, ...]) -> bool:
 # --- the file -------------------------------------------------------------------------------
 
 
-def _config_file(path: Path) -> Path:
-    """``path``, or ``path/area.toml`` when ``path`` is a study-area folder."""
+def config_file(path: str | Path) -> Path:
+    """``path``, or ``path/area.toml`` when ``path`` is a study-area folder.
+
+    Raises
+    ------
+    ConfigError
+        A folder without ``area.toml``.
+    """
+    path = Path(path)
     if path.is_dir():
         inner = path / "area.toml"
         if inner.is_file():
@@ -833,7 +841,7 @@ def load_config(path: str | Path) -> AreaConfig:
     ConfigError
         Listing every unknown, missing or invalid key at once.
     """
-    path = _config_file(Path(path))
+    path = config_file(path)
     raw = read_toml(path, what="config file")
     p = _Problems(str(path))
     _check_sections(p, raw)

@@ -137,7 +137,7 @@ USER_FAULTS = [
                                               "{tmp}/ro/m.html"),
               ("read-only", "--map"), _read_only("ro")),
     UserFault("config folder without area.toml", ("run", "{tmp}/empty", "--out", "{tmp}/o"),
-              ("without area.toml", "Fix:"), _folder("empty")),
+              ("without an area.toml", "Fix:"), _folder("empty")),
     UserFault("batch --out is a file", ("batch", "{tmp}/b.toml", "--out", "{tmp}/o.txt"),
               ("this is a file",), _file("o.txt")),
     UserFault("batch --workers 0", ("batch", "{tmp}/b.toml", "--out", "{tmp}/o", "--workers",
