@@ -110,6 +110,7 @@ def test_real_qgis_opens_the_project(project, tmp_path):
     assert names["规划与选址"][:3] == ["最优方案", "推荐站点（按增益排序）", "规划站点"]
     assert len(names["现有设施（按类别）"]) == len(res.config.categories)
     assert names["参考图层"][-1] == "OpenStreetMap"
+    assert res.streets is not None and "步行路网" in names["参考图层"]  # the walk network
     for table in ("compounds", "boundaries", "facilities", "selected_sites"):
         assert seen["standalone"][table] == {**seen["standalone"][table], "valid": True,
                                              "renderer": "RuleRenderer"}

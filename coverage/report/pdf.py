@@ -8,13 +8,12 @@ no creation date (same inputs, same bytes) unless ``SOURCE_DATE_EPOCH`` asks for
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import os
 from pathlib import Path
 
 from ..errors import Circle15Error
 from ..io import atomic_path
+from ..results import source_date
 
 __all__ = ["PdfUnavailable", "write_pdf"]
 
@@ -38,12 +37,12 @@ def _weasyprint():  # type: ignore[no-untyped-def]
 
 
 def _dated(html_text: str) -> str:
-    """Add the PDF creation date only when ``SOURCE_DATE_EPOCH`` is set."""
-    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not raw.isdigit():
+    """Add the PDF creation date only when the date rule gives one
+    (:func:`coverage.results.source_date`: ``SOURCE_DATE_EPOCH``)."""
+    day = source_date()
+    if day is None:
         return html_text
-    when = dt.datetime.fromtimestamp(int(raw), tz=dt.timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
+    when = f"{day}T00:00:00Z"
     return html_text.replace("<head>", f'<head><meta name="dcterms.created" content="{when}">',
                              1)
 

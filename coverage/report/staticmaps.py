@@ -99,7 +99,7 @@ def _frame(results: Results) -> tuple[Any, Any, tuple[float, float, float, float
 
 
 def _streets(ax: Any, results: Results) -> bool:
-    streets = getattr(results, "streets", None)
+    streets = results.streets
     if streets is None or not len(streets):
         return False
     streets.plot(ax=ax, color=style.STREET_COLOUR, linewidth=0.35, zorder=1)

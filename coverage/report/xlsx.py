@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import write_bytes
+from ..results import source_date
 from ._labels import tr
 from .tables import Beyond, ReportTables
 
@@ -50,10 +50,9 @@ def _sensitivity_sheet(sens: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def _stamp() -> dt.datetime:
-    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if raw.isdigit():
-        return dt.datetime.fromtimestamp(int(raw), tz=dt.timezone.utc).replace(tzinfo=None)
-    return _FIXED
+    """The workbook's created/modified time: the date rule's day (00:00 UTC), else fixed."""
+    day = source_date()
+    return dt.datetime.fromisoformat(day) if day else _FIXED
 
 
 def _fill_sheet(ws: Any, df: pd.DataFrame) -> None:
