@@ -581,7 +581,7 @@ def _highs_run(model: _Model, *, start: np.ndarray | None = None, time_limit_s: 
     col_lo, col_hi, integer = model.col_lo, model.col_hi, model.integer
 
     # The bare binding: the Python wrapper prints a banner before options can be set.
-    h = highspy._Highs()
+    h = highspy._Highs()  # type: ignore[attr-defined]  # private: not in highspy's stubs
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("threads", 1)
