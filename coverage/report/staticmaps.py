@@ -29,6 +29,7 @@ from ..results import Results
 from ._labels import tr
 from .charts import png
 from .fonts import ChartText, font_context
+from .tables import site_points
 
 __all__ = ["MAX_RANKED", "MapImage", "category_map", "overview_map", "report_maps",
            "sited_categories"]
@@ -231,12 +232,7 @@ def _site_points(results: Results, key: str, method: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["rank", "x", "y"])
     s = sites[(sites["category"].astype(str) == key) & (sites["method"] == method)]
     s = s.sort_values("rank")
-    pts = gpd.GeoSeries.from_xy(s["lon"], s["lat"], crs="EPSG:4326").to_crs(results.config.crs)
-    if results.candidates is not None and "id" in results.candidates:
-        by_id = dict(zip(results.candidates["id"].astype(str), results.candidates.geometry,
-                         strict=True))
-        pts = gpd.GeoSeries([by_id.get(str(k), p) for k, p in
-                             zip(s["candidate_id"], pts, strict=True)], crs=results.config.crs)
+    pts = site_points(results, s)
     return pd.DataFrame({"rank": s["rank"].astype(int).to_numpy(),
                          "x": pts.x.to_numpy(), "y": pts.y.to_numpy()})
 

@@ -26,7 +26,7 @@ from ._labels import tr
 from .plan import PlanTables, plan_tables
 
 __all__ = ["Beyond", "ReportTables", "SiteBlocks", "build_tables", "method_label",
-           "scenario_label", "site_units"]
+           "scenario_label", "site_points", "site_units"]
 
 
 def _file_date(path: Path | None) -> str:
@@ -263,25 +263,27 @@ def _uncovered(res: Results, lang: str) -> pd.DataFrame:
     return table.iloc[order].reset_index(drop=True)
 
 
-def site_units(res: Results) -> pd.Series:
-    """The unit (街道/镇) each row of ``sites.csv`` lies in; None outside every unit.
+def site_points(results: Results, sites: pd.DataFrame) -> gpd.GeoSeries:
+    """Where rows of ``sites.csv`` lie (area CRS, indexed like ``sites``): their candidate's
+    point from the ``candidates`` layer or, failing that, their ``lon``/``lat`` projected."""
+    pts = gpd.GeoSeries.from_xy(sites["lon"], sites["lat"], crs="EPSG:4326").to_crs(
+        results.config.crs)
+    if results.candidates is not None and "id" in results.candidates:
+        by_id = dict(zip(results.candidates["id"].astype(str), results.candidates.geometry,
+                         strict=True))
+        pts = gpd.GeoSeries([by_id.get(str(k), p) for k, p in
+                             zip(sites["candidate_id"], pts, strict=True)], crs=results.config.crs)
+    return gpd.GeoSeries(pts.to_numpy(), index=sites.index, crs=results.config.crs)
 
-    Sites are placed by their candidate's point (``candidates`` layer) or, failing that, by
-    their ``lon``/``lat`` projected to the area CRS.
-    """
+
+def site_units(res: Results) -> pd.Series:
+    """The unit (街道/镇) each row of ``sites.csv`` lies in; None outside every unit."""
     sites = res.sites
     if sites is None or not len(sites):
         return pd.Series(dtype=object)
-    pts = gpd.GeoSeries.from_xy(sites["lon"], sites["lat"], crs="EPSG:4326").to_crs(
-        res.config.crs)
-    if res.candidates is not None and "id" in res.candidates:
-        by_id = dict(zip(res.candidates["id"].astype(str), res.candidates.geometry,
-                         strict=True))
-        pts = gpd.GeoSeries([by_id.get(str(k), p) for k, p in
-                             zip(sites["candidate_id"], pts, strict=True)], crs=res.config.crs)
+    pts = site_points(res, sites).reset_index(drop=True)
     units = res.boundaries[["name", "geometry"]].reset_index(drop=True)
-    hit = gpd.sjoin(gpd.GeoDataFrame(geometry=pts.reset_index(drop=True)), units,
-                    how="left", predicate="within")
+    hit = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), units, how="left", predicate="within")
     first = hit[~hit.index.duplicated(keep="first")]["name"]
     return pd.Series([None if pd.isna(v) else str(v) for v in first], index=sites.index)
 
