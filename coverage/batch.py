@@ -54,7 +54,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,10 @@ class AreaOutcome:
     results: str = ""  # folder holding the area's outputs
     cached: bool = False
     nodes: int = 0  # street network nodes the area used (summed over tiles)
+    # The area's rows of the combined tables, read by the task itself (in parallel on a
+    # cluster) so that combining is only concatenation; None: combine reads them.
+    tables: tuple[pd.DataFrame, gpd.GeoDataFrame | None] | None = field(default=None,
+                                                                        repr=False)
 
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
@@ -237,9 +241,10 @@ def run_area(job: AreaJob, cache_root: str | Path) -> AreaOutcome:
     final = cache_root / job.key if job.key else None
     if final is not None and (final / DONE).exists():
         done = json.loads((final / DONE).read_text(encoding="utf-8"))
-        return AreaOutcome(name=job.name, slug=job.slug, status="ok", seconds=done["seconds"],
-                           compounds=done["compounds"], results=str(final), cached=True,
-                           nodes=done.get("nodes", 0))
+        return _with_tables(AreaOutcome(
+            name=job.name, slug=job.slug, status="ok", seconds=done["seconds"],
+            compounds=done["compounds"], results=str(final), cached=True,
+            nodes=done.get("nodes", 0)))
     tmp = cache_root / f".{job.key or 'nokey'}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         cfg = load_config(job.config)
@@ -276,7 +281,7 @@ def run_area(job: AreaJob, cache_root: str | Path) -> AreaOutcome:
         except OSError:  # another run finished the same area first: keep its results
             shutil.rmtree(tmp, ignore_errors=True)
         outcome.results = str(final)
-        return outcome
+        return _with_tables(outcome)
     except Exception as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         msg = str(exc) if isinstance(exc, Circle15Error) else (
@@ -284,6 +289,15 @@ def run_area(job: AreaJob, cache_root: str | Path) -> AreaOutcome:
         log.warning("area %s failed: %s", job.name, msg)
         return AreaOutcome(name=job.name, slug=job.slug, status="error", error=msg,
                            seconds=time.perf_counter() - t0)
+
+
+def _with_tables(o: AreaOutcome) -> AreaOutcome:
+    """The outcome with its combined-table rows attached (left for combine on any error)."""
+    try:
+        o.tables = _area_tables(o)
+    except Exception as exc:  # combine_results reads them again and reports a real problem
+        log.debug("area %s: tables left for combining (%s)", o.name, exc)
+    return o
 
 
 # --- running many -----------------------------------------------------------------------------
@@ -511,6 +525,22 @@ class BatchResult:
         return [o for o in self.outcomes if o.status != "ok"]
 
 
+def _link_or_copy(src: str, dst: str) -> str:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or links not allowed
+        shutil.copy2(src, dst)
+    return dst
+
+
+def _area_tables(o: AreaOutcome) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None]:
+    """An ok area's rows of batch_summary.csv and of the units layer."""
+    s = pd.read_csv(Path(o.results) / "summary.csv", encoding="utf-8-sig", dtype={"unit": str})
+    s.insert(0, "area", o.name)
+    s["status"], s["error"] = "ok", ""
+    return s, _area_units(o, s)
+
+
 def _area_units(o: AreaOutcome, summary: pd.DataFrame) -> gpd.GeoDataFrame | None:
     import pyogrio
 
@@ -565,13 +595,12 @@ def combine_results(outcomes: Sequence[AreaOutcome], jobs: Sequence[AreaJob], ou
         if o.status == "ok":
             if dest.exists():
                 shutil.rmtree(dest)
-            shutil.copytree(o.results, dest, ignore=shutil.ignore_patterns(DONE, LOCK_NAME))
-            s = pd.read_csv(Path(o.results) / "summary.csv", encoding="utf-8-sig",
-                            dtype={"unit": str})
-            s.insert(0, "area", o.name)
-            s["status"], s["error"] = "ok", ""
+            # Hard links, not copies: cached results are written once (atomically) and never
+            # changed in place, so the two names can share the bytes.
+            shutil.copytree(o.results, dest, ignore=shutil.ignore_patterns(DONE, LOCK_NAME),
+                            copy_function=_link_or_copy)
+            s, units = o.tables if o.tables is not None else _area_tables(o)
             rows.append(s)
-            units = _area_units(o, s)
             if units is not None:
                 unit_parts.append(units)
         else:
