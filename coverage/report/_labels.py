@@ -68,6 +68,9 @@ _T: dict[str, tuple[str, str]] = {
                          "Coverage against walking speed (at the category's time limit)"),
     "sens_lower_bound": ("* 超出本次搜索范围，数值为下限。", "* beyond this run's search "
                          "limit: a lower bound."),
+    "sens_csv": ("每分钟、每 0.05 米/秒的完整曲线见 sensitivity.csv 与 report.xlsx。",
+                 "The full curves (every minute, every 0.05 m/s) are in sensitivity.csv and "
+                 "report.xlsx."),
     "sheet_sensitivity": ("敏感性分析", "Sensitivity"),
     "varied": ("变化参数", "Varied"),
     "varied_minutes": ("时间标准", "time limit"),

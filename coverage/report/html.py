@@ -197,7 +197,7 @@ def _sensitivity_html(t: ReportTables, pics: Pictures, lang: str) -> str:
             out.append(f"<h3>{e(tr(head, lang))}</h3>{_table(df, lang)}")
     if not t.sensitivity["within_search"].astype(bool).all():
         out.append(f'<p class="note">{e(tr("sens_lower_bound", lang))}</p>')
-    out.append('<p class="note">sensitivity.csv</p>')
+    out.append(f'<p class="note">{e(tr("sens_csv", lang))}</p>')
     return "".join(out)
 
 
