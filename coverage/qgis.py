@@ -23,7 +23,7 @@ import shutil
 import sqlite3
 import xml.etree.ElementTree as ET
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import style
@@ -207,7 +207,6 @@ class LayerSpec:
     label: Label | None = None
     visible: bool = True
     style_name: str = "default"
-    extra_styles: list[tuple[str, list[Rule]]] = field(default_factory=list)
 
 
 def _q(name: str) -> str:
