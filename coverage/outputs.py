@@ -33,12 +33,12 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import errno
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import stat
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +58,11 @@ from .io import (
     write_gpkg,
     write_text,
 )
+
+if sys.platform == "win32":  # pragma: no cover - planners' Windows machines
+    import msvcrt
+else:
+    import fcntl
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import AreaConfig
@@ -378,8 +383,7 @@ def lock_output(out_dir: str | Path, *, command: str = "") -> Iterator[Path]:
     try:
         started = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
         note = f"pid {os.getpid()}, started {started}" + (f", {command}" if command else "")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, note.encode("utf-8") + b"\n", 0)
+        _write_note(fd, note)
         _held[key] = (fd, 1)
         yield out
     finally:
@@ -388,8 +392,7 @@ def lock_output(out_dir: str | Path, *, command: str = "") -> Iterator[Path]:
         # locking it, that the path no longer names it, and tries again (see _acquire).
         with contextlib.suppress(OSError):
             (out / LOCK_NAME).unlink()
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        _unlock(fd)
         os.close(fd)
         _remove_if_empty(out, created)
 
@@ -406,17 +409,13 @@ def _acquire(lock: Path, out: Path) -> int:
     """Open and ``flock`` the lock file; the file must still be at its path once locked."""
     while True:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+        if not _try_lock(fd):
+            holder = _read_note(fd)
             os.close(fd)
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
             raise OutputInUseError(Problem(
                 str(lock), None, None,
                 f"another circle15 process is writing to {out} ({holder or 'holder unknown'})",
-                "wait for it to finish, or give another --out folder")) from None
+                "wait for it to finish, or give another --out folder"))
         try:
             same = os.stat(lock).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:
@@ -424,6 +423,44 @@ def _acquire(lock: Path, out: Path) -> int:
         if same:
             return fd
         os.close(fd)  # the holder removed it as we locked it: take the new one
+
+
+def _try_lock(fd: int) -> bool:
+    """Lock the open file without waiting; False when another process holds it."""
+    try:
+        if sys.platform == "win32":  # pragma: no cover
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EDEADLK):
+            return False
+        raise
+    return True
+
+
+def _unlock(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        if sys.platform == "win32":  # pragma: no cover
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _read_note(fd: int) -> str:
+    """Who holds the lock, as its holder wrote it ("" when unreadable)."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        return os.read(fd, 4096).decode("utf-8", "replace").strip()
+    except OSError:  # Windows: the holder's locked byte cannot be read
+        return ""
+
+
+def _write_note(fd: int, note: str) -> None:
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, note.encode("utf-8") + b"\n")
 
 
 # --- the manifest ------------------------------------------------------------------------------
