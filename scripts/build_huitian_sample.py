@@ -47,6 +47,7 @@ sys.path.insert(0, str(REPO))
 
 from coverage.access import AccessPoints, compound_access_points, snap_points  # noqa: E402
 from coverage.coords import wgs84_to_gcj02  # noqa: E402
+from coverage.io import write_text  # noqa: E402
 from coverage.metrics import compound_distance  # noqa: E402
 from coverage.network import WalkNetwork, walk_network_from_ways  # noqa: E402
 from coverage.reach import nearest_source_distances  # noqa: E402
@@ -240,12 +241,6 @@ def _snap_polygons(geoms: Sequence[shapely.Geometry], grid: float) -> list[shape
             s = shapely.MultiPolygon([p for p in s.geoms if p.geom_type == "Polygon"])
         out.append(shapely.orient_polygons(s))
     return out
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(text.encode("utf-8"))
-    tmp.replace(path)
 
 
 def _feature_collection(rows: Iterable[tuple[dict, shapely.Geometry]]) -> str:
@@ -466,7 +461,7 @@ def write_osm(path: Path, ways: gpd.GeoDataFrame) -> tuple[int, int]:
             buf.write(f'  <tag k="maxspeed" v={quoteattr(str(row.maxspeed))}/>\n')
         buf.write(" </way>\n")
     buf.write("</osm>\n")
-    _write_text(path, buf.getvalue())
+    write_text(path, buf.getvalue())
     return len(nodes), len(ways)
 
 
@@ -574,7 +569,7 @@ def _write_csv(path: Path, rows: list[dict], cols: Sequence[str] = POINT_COLUMNS
     w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
-    _write_text(path, buf.getvalue())
+    write_text(path, buf.getvalue())
 
 
 def _round_to(values: np.ndarray, step: float) -> np.ndarray:
@@ -611,7 +606,7 @@ def build(shared: Path, out: Path) -> dict:
     iou = unit_iou(units, shared)
     log.info("units:\n%s", iou.to_string(index=False))
     units_wgs = units.to_crs(4326)
-    _write_text(out / "boundaries.geojson", _feature_collection(
+    write_text(out / "boundaries.geojson", _feature_collection(
         ({"name": n}, g)
         for n, g in zip(units_wgs["name"], units_wgs.geometry, strict=True)))
 
@@ -625,7 +620,7 @@ def build(shared: Path, out: Path) -> dict:
     compounds, totals = build_compounds(blocks)
     cw = compounds.to_crs(4326)
     cw["geometry"] = _snap_polygons(cw.geometry, 1e-6)
-    _write_text(out / "compounds.geojson", _feature_collection(
+    write_text(out / "compounds.geojson", _feature_collection(
         ({"id": r.id, "name": r.name, "unit": r.unit, "population": int(r.population),
           "population_60plus": int(r.population_60plus)}, r.geometry)
         for r in cw.itertuples()))
@@ -774,7 +769,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures = build(args.shared, args.out)
     text = json.dumps(figures, ensure_ascii=False, indent=1)
     if args.figures:
-        args.figures.write_text(text + "\n", encoding="utf-8")
+        write_text(args.figures, text + "\n")
     print(text)
     return 0
 

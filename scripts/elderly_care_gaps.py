@@ -15,6 +15,7 @@ import sys
 import pandas as pd
 
 from coverage import analyze, load_config, load_inputs, select_sites
+from coverage.io import write_csv
 
 
 def elderly_gaps(config_path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nOptimal new sites:")
     print(best.to_string(index=False))
     if args.out:
-        gaps.to_csv(args.out, index=False, encoding="utf-8-sig")
+        write_csv(gaps, args.out)  # UTF-8 with BOM for Excel, formula-safe, atomic
     return 0
 
 
