@@ -28,6 +28,7 @@ from pathlib import Path
 
 from . import style
 from ._i18n import cat_label, check_lang
+from .config import Category
 from .io import atomic_path, write_bytes
 from .report._labels import tr
 from .results import GPKG, Results
@@ -85,10 +86,10 @@ class Symbol:
 
 
 def fill(colour: str, *, outline: str = "#ffffff", width_mm: float = 0.15,
-         alpha: float = 1.0, no_fill: bool = False) -> Symbol:
+         alpha: float = 1.0, no_fill: bool = False, dashed: bool = False) -> Symbol:
     return Symbol("fill", {
         "color": _rgba(colour), "style": "no" if no_fill else "solid",
-        "outline_color": _rgba(outline), "outline_style": "solid",
+        "outline_color": _rgba(outline), "outline_style": "dash" if dashed else "solid",
         "outline_width": f"{width_mm:g}", "outline_width_unit": "MM", "joinstyle": "bevel"},
         alpha)
 
@@ -126,6 +127,9 @@ class Label:
     bold: bool = True
     colour: str = style.BOUNDARY_COLOUR
     is_expression: bool = False
+    #: QGIS's label placement: 1 over the point (site ranks), 4 "horizontal" (a polygon's name
+    #: wherever inside it it collides least with other labels and with site symbols)
+    placement: int = 1
 
 
 def _renderer(rules: list[Rule]) -> ET.Element:
@@ -160,7 +164,8 @@ def _labeling(label: Label) -> ET.Element:
         "bufferJoinStyle": "128", "bufferBlendMode": "0"})
     ET.SubElement(settings, "text-format", wrapChar="", multilineAlign="1", plussign="0",
                   formatNumbers="0", decimals="0")
-    ET.SubElement(settings, "placement", placement="1", dist="0", offsetType="0",
+    ET.SubElement(settings, "placement", placement=str(label.placement), dist="0",
+                  offsetType="0",
                   quadOffset="4", xOffset="0", yOffset="0", priority="5",
                   placementFlags="10", centroidWhole="0", centroidInside="1")
     ET.SubElement(settings, "rendering", obstacle="1", displayAll="1", scaleVisibility="0",
@@ -217,23 +222,33 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _coverage_rules(key: str, lang: str) -> list[Rule]:
-    col = _q(f"covered_{key}")
-    return [Rule(tr("legend_covered", lang), fill(style.COVERED_COLOUR, alpha=0.8),
+def _coverage_rules(cat: Category, lang: str) -> list[Rule]:
+    col = _q(f"covered_{cat.key}")
+    within = tr("cat_within", lang, minutes=cat.minutes)
+    beyond = tr("cat_beyond", lang, minutes=cat.minutes)
+    return [Rule(tr("legend_compounds", lang, what=within), fill(style.COVERED_COLOUR, alpha=0.8),
                  f"coalesce({col}, 0) = 1"),
-            Rule(tr("legend_uncovered", lang), fill(style.UNCOVERED_COLOUR, alpha=0.8), None)]
+            Rule(tr("legend_compounds", lang, what=beyond), fill(style.UNCOVERED_COLOUR,
+                                                                 alpha=0.8), None)]
 
 
 def _overview_rules(results: Results, lang: str) -> list[Rule]:
-    """Compounds by the number of categories they lack (style.ALL_CATEGORIES_CLASSES)."""
+    """Compounds by the number of categories they lack, as the web map and the report's maps
+    class them (:func:`coverage.style.missing_class`: a compound missing every category is in
+    the last class, which then reads "no category within reach" when the area has fewer
+    categories than that class's bound)."""
     n = len(results.config.categories)
     missing = f"({n} - coalesce({_q('n_categories_covered')}, 0))"
     classes = style.ALL_CATEGORIES_CLASSES
     rules = []
     for i, (lower, colour, key) in enumerate(classes):
-        upper = classes[i + 1][0] if i + 1 < len(classes) else None
-        expr = f"{missing} >= {lower}" + (f" AND {missing} < {upper}" if upper else "")
-        rules.append(Rule(tr(key, lang), fill(colour, alpha=0.85), expr))
+        if i + 1 < len(classes):
+            expr = f"{missing} >= {lower} AND {missing} < {min(classes[i + 1][0], n)}"
+            label = tr(key, lang)
+        else:
+            expr = f"{missing} >= {min(lower, n)} AND {missing} > 0"
+            label = tr("missing_all" if n < lower else key, lang)
+        rules.append(Rule(label, fill(colour, alpha=0.85), expr))
     return rules
 
 
@@ -243,41 +258,51 @@ def _plan_layer(results: Results, lang: str) -> LayerSpec:
     keys = list(dict.fromkeys(results.plan.joint_sites["category"].astype(str)))
     index = {c.key: i for i, c in enumerate(results.config.categories)}
     rules = [Rule(cat_label(results.config.category(k), lang),
-                  marker("square", style.category_colour(index[k]), size_mm=4.2),
+                  marker("square", style.category_colour(index[k]), size_mm=4.2,
+                         stroke="#ffffff", stroke_mm=0.35),
                   f"{_q('category')} = {_lit(k)}") for k in keys if k in index]
     return LayerSpec("plan_joint", "plan_sites", tr("plan_layer", lang), "plan", "marker",
                      rules, subset=f"{_q('method')} = 'joint_plan'",
                      label=Label("rank", size_pt=7.5), style_name="joint_plan")
 
 
+def _ranked_rules(results: Results, lang: str) -> list[Rule]:
+    """Ranked sites: a circle in each sited category's colour (the web map's pins)."""
+    sited = set(results.sites["category"].astype(str)) if results.sites is not None else set()
+    return [Rule(cat_label(c, lang), marker("circle", style.category_colour(i), size_mm=4.2,
+                                            stroke="#ffffff", stroke_mm=0.35),
+                 f"{_q('category')} = {_lit(c.key)}")
+            for i, c in enumerate(results.config.categories) if c.key in sited]
+
+
 def _site_layers(results: Results, lang: str, tables: set[str]) -> list[LayerSpec]:
+    """The plan group, top first: the joint plan, ranked sites (numbered), the optimal
+    selection (gold stars, under the ranked sites' numbers), planned stations, candidates."""
     out = []
     if "plan_sites" in tables and results.plan is not None and len(results.plan.joint_sites):
         out.append(_plan_layer(results, lang))  # the plan on top: it answers the plan's question
     if "selected_sites" in tables:
         method = _q("method")
         out.append(LayerSpec(
-            "sites_optimal", "selected_sites", tr("optimal_sites", lang), "plan", "marker",
-            [Rule(tr("legend_optimal", lang), marker("circle", style.OPTIMAL_COLOUR,
-                                                     size_mm=6.5, stroke=style.OPTIMAL_COLOUR,
-                                                     stroke_mm=1.1, no_fill=True))],
-            subset=f"{method} = 'optimal'", style_name="optimal"))
-        out.append(LayerSpec(
             "sites_ranked", "selected_sites", tr("ranked_sites", lang), "plan", "marker",
-            [Rule(tr("legend_ranked", lang), marker("circle", style.SITE_COLOUR, size_mm=4.2))],
-            subset=f"{method} = 'greedy'", label=Label("rank", size_pt=7.5),
-            style_name="ranked"))
+            _ranked_rules(results, lang), subset=f"{method} = 'greedy'",
+            label=Label("rank", size_pt=7.5), style_name="ranked"))
+        out.append(LayerSpec(
+            "sites_optimal", "selected_sites", tr("optimal_sites", lang), "plan", "marker",
+            [Rule(tr("optimal_sites", lang), marker("star", style.OPTIMAL_COLOUR, size_mm=9.0,
+                                                    stroke_mm=0.3))],
+            subset=f"{method} = 'optimal'", style_name="optimal"))
     if "proposed" in tables and results.has_proposed:
         out.append(LayerSpec(
             "proposed", "proposed", tr("proposed", lang), "plan", "marker",
-            [Rule(tr("legend_proposed", lang), marker("square", "#ffffff", size_mm=3.2,
-                                                      stroke=style.PROPOSED_COLOUR,
-                                                      stroke_mm=0.6))]))
+            [Rule(tr("proposed_diamond", lang), marker("diamond", style.PROPOSED_COLOUR,
+                                                       size_mm=3.6, stroke="#ffffff",
+                                                       stroke_mm=0.4))]))
     if "candidates" in tables:
         out.append(LayerSpec(
             "candidates", "candidates", tr("candidates", lang), "plan", "marker",
-            [Rule(tr("candidates", lang), marker("circle", style.NO_DATA_COLOUR, size_mm=1.6,
-                                                 stroke="#555555", stroke_mm=0.15))],
+            [Rule(tr("candidate_ring", lang), marker("circle", "#ffffff", size_mm=1.8,
+                                                     stroke="#525252", stroke_mm=0.35))],
             visible=False))
     return out
 
@@ -303,7 +328,8 @@ def layer_specs(results: Results, tables: set[str], lang: str = "zh") -> list[La
             f"facilities_{cat.key}", "facilities", tr("facilities_cat", lang,
                                                       label=cat_label(cat, lang)),
             "facilities", "marker",
-            [Rule(cat_label(cat, lang), marker("triangle", colour, size_mm=2.6, stroke_mm=0.15))],
+            [Rule(cat_label(cat, lang), marker("circle", colour, size_mm=2.4,
+                                               stroke="#ffffff", stroke_mm=0.35))],
             subset=f"{_q('category')} = {_lit(cat.key)}", visible=cat.key in sited,
             style_name=cat.key))
     specs.append(LayerSpec("compounds_all", "compounds", tr("all_categories", lang),
@@ -312,7 +338,7 @@ def layer_specs(results: Results, tables: set[str], lang: str = "zh") -> list[La
         specs.append(LayerSpec(
             f"compounds_{cat.key}", "compounds", tr("compounds_cat", lang,
                                                     label=cat_label(cat, lang)),
-            "coverage", "fill", _coverage_rules(cat.key, lang), visible=False,
+            "coverage", "fill", _coverage_rules(cat, lang), visible=False,
             style_name=f"covered_{cat.key}"))
     for i, cat in enumerate(cfg.categories):
         if f"isochrones_{cat.key}" in tables:
@@ -325,13 +351,13 @@ def layer_specs(results: Results, tables: set[str], lang: str = "zh") -> list[La
                            width_mm=0.3, alpha=0.25), f"{_q('scenario')} = 'existing'")],
                 visible=False))
     specs.append(LayerSpec("units", "boundaries", tr("units", lang), "reference", "fill",
-                           [Rule(tr("legend_units", lang),
+                           [Rule(tr("units_legend", lang),
                                  fill("#ffffff", outline=style.BOUNDARY_COLOUR, width_mm=0.5,
-                                      no_fill=True))],
-                           label=Label("name", size_pt=10)))
+                                      no_fill=True, dashed=True))],
+                           label=Label("name", size_pt=10, placement=4)))
     if "streets" in tables:
-        specs.append(LayerSpec("streets", "streets", tr("legend_streets", lang), "reference",
-                               "line", [Rule(tr("legend_streets", lang),
+        specs.append(LayerSpec("streets", "streets", tr("streets", lang), "reference",
+                               "line", [Rule(tr("streets", lang),
                                              line(style.STREET_COLOUR, width_mm=0.18))]))
     return specs
 
@@ -494,13 +520,15 @@ def _basemap() -> ET.Element:
 
 
 _GROUPS = ("plan", "facilities", "coverage", "reference")
+_GROUP_LABELS = {"plan": "qgis_group_plan", "facilities": "qgis_group_facilities",
+                 "coverage": "qgis_group_coverage", "reference": "grp_reference"}
 
 
 def _tree(root: ET.Element, specs: list[LayerSpec], lang: str) -> None:
     tree = ET.SubElement(root, "layer-tree-group")
     ET.SubElement(tree, "customproperties")
     for g in _GROUPS:
-        grp = ET.SubElement(tree, "layer-tree-group", name=tr(f"qgis_group_{g}", lang),
+        grp = ET.SubElement(tree, "layer-tree-group", name=tr(_GROUP_LABELS[g], lang),
                             checked="Qt::Checked", expanded="1" if g != "facilities" else "0")
         ET.SubElement(grp, "customproperties")
         for spec in [s for s in specs if s.group == g]:

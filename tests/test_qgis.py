@@ -107,7 +107,8 @@ def test_real_qgis_opens_the_project(project, tmp_path):
     groups = [g["group"] for g in seen["tree"]]
     assert groups == ["规划与选址", "现有设施（按类别）", "覆盖情况（按类别）", "参考图层"]
     names = {g["group"]: [c["layer"] for c in g["children"]] for g in seen["tree"]}
-    assert names["规划与选址"][:3] == ["最优方案", "推荐站点（按增益排序）", "规划站点"]
+    # ranked sites (numbered) over the optimal stars, as on the web map
+    assert names["规划与选址"][:3] == ["推荐站点（按增益排序）", "最优方案", "规划站点"]
     assert len(names["现有设施（按类别）"]) == len(res.config.categories)
     assert names["参考图层"][-1] == "OpenStreetMap"
     assert res.streets is not None and "步行路网" in names["参考图层"]  # the walk network

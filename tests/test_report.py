@@ -184,3 +184,107 @@ def test_no_cjk_font_no_tofu_and_one_warning(area, tmp_path, monkeypatch, caplog
     assert caplog.text.count("no CJK font") == 1
     text = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "U1 = 回龙观" in text
+
+
+# --- static maps ---------------------------------------------------------------------------------
+
+def _streets(res):
+    """Two streets across the fixture's units (area CRS)."""
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    x0, y0, x1, y1 = res.boundaries.total_bounds
+    return gpd.GeoDataFrame({"name": ["东西路", "南北路"], "highway": ["residential"] * 2},
+                            geometry=[LineString([(x0, (y0 + y1) / 2), (x1, (y0 + y1) / 2)]),
+                                      LineString([((x0 + x1) / 2, y0), ((x0 + x1) / 2, y1)])],
+                            crs=res.boundaries.crs)
+
+
+def _drawn(monkeypatch):
+    """Texts and line colours matplotlib draws from now on."""
+    import matplotlib.collections
+    import matplotlib.text
+    from matplotlib.colors import to_hex
+
+    seen: dict[str, list] = {"text": [], "lines": []}
+    text_draw, lines_draw = matplotlib.text.Text.draw, matplotlib.collections.LineCollection.draw
+
+    def text_spy(self, renderer):
+        seen["text"].append(self.get_text())
+        return text_draw(self, renderer)
+
+    def lines_spy(self, renderer):
+        seen["lines"] += [to_hex(c) for c in self.get_colors()]
+        return lines_draw(self, renderer)
+
+    monkeypatch.setattr(matplotlib.text.Text, "draw", text_spy)
+    monkeypatch.setattr(matplotlib.collections.LineCollection, "draw", lines_spy)
+    return seen
+
+
+def test_category_map_draws_every_layer_in_the_web_maps_words(area, monkeypatch):
+    """Walk network (results.streets), unit names, proposed P, ranked numbers, legend words of
+    coverage._i18n, scale bar and north arrow; without streets there is no streets entry."""
+    from coverage import style
+    from coverage.report.fonts import chart_text
+    from coverage.report.staticmaps import category_map, map_layout
+
+    res, _ = area
+    res = dataclasses.replace(res, streets=_streets(res))
+    cat = res.config.category("wet_market")
+    seen = _drawn(monkeypatch)
+    png = category_map(res, cat, chart_text("zh"), dpi=60)
+    assert png.startswith(b"\x89PNG")
+    texts = " | ".join(seen["text"])
+    for word in ("回龙观", "天通苑", "北", "小区：10 分钟内可达 (6)",
+                 "小区：10 分钟内不可达 (4)", "现有设施：菜市场",
+                 "推荐站点（数字为排名）", "最优方案", "步行路网", "街道/地区边界", "图例",
+                 "菜市场（10 分钟）", "街道网络 © OpenStreetMap 贡献者（ODbL）"):
+        assert word in texts, word
+    assert "规划站点" not in texts  # the planned station is an elderly station
+    assert "1" in seen["text"] and "2" in seen["text"]  # greedy ranks on the sites
+    assert re.search(r"\d+ (米|公里)", texts)  # scale bar
+    assert style.STREET_COLOUR in seen["lines"]
+    assert map_layout(res).landscape  # 1200 m x 600 m: wider than tall
+    seen["text"].clear()
+    seen["lines"].clear()
+    category_map(dataclasses.replace(res, streets=None), res.config.category("elderly_station"),
+                 chart_text("zh"), dpi=60)
+    assert "步行路网" not in seen["text"] and style.STREET_COLOUR not in seen["lines"]
+    assert "P" in seen["text"] and "规划站点" in seen["text"]  # the planned station's diamond
+
+
+def test_report_maps_layout_follows_the_area_shape(area):
+    """A wide area prints its maps on landscape pages with the legend at the right; a tall one
+    on portrait pages; every map of an area has the same frame; print size follows the dpi."""
+    from shapely import affinity
+
+    from coverage.report.fonts import chart_text
+    from coverage.report.staticmaps import map_layout, report_maps
+
+    res, _ = area
+    maps = report_maps(res, chart_text("zh"), dpi=50)
+    assert [m.key for m in maps] == ["overview", "elderly_station", "wet_market"]
+    assert all(m.landscape for m in maps)
+    assert all(8 < m.width_in < 10.6 and m.height_in < 5.6 for m in maps)  # A4 landscape
+    tall = dataclasses.replace(res, boundaries=res.boundaries.set_geometry(
+        res.boundaries.geometry.map(lambda g: affinity.rotate(g, 90, origin=(442_600,
+                                                                              4_435_300)))))
+    layout = map_layout(tall)
+    assert not layout.landscape and layout.map_h_in > layout.map_w_in
+    assert layout.fig_size_in[0] <= 7.2 and layout.fig_size_in[1] <= 9.0  # A4 portrait
+
+
+def test_unit_names_avoid_the_sites():
+    """A unit's name moves off a site symbol at its pole of inaccessibility, stays inside."""
+    import shapely
+
+    from coverage.report.staticmaps import _label_xy
+
+    unit = shapely.box(0, 0, 1000, 400)
+    free = _label_xy(unit, 300, 60, None)
+    assert free == pytest.approx((500, 200), abs=1)
+    site = shapely.Point(500, 200).buffer(80)
+    x, y = _label_xy(unit, 300, 60, site)
+    label = shapely.box(x - 150, y - 30, x + 150, y + 30)
+    assert not label.intersects(site) and unit.contains(label)

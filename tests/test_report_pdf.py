@@ -40,12 +40,36 @@ def pdf(sample_result, tmp_path_factory):
         usable = False
     _need(usable, "WeasyPrint's Pango")
     _need(find_cjk_font(warn=False) is not None, "fonts-noto-cjk")
+    from coverage.jointplan.stage import plan_joint
+
     out = tmp_path_factory.mktemp("pdf")
-    write_coverage(sample_result, out, select_sites(sample_result))
+    # what `circle15 run --pdf` writes: coverage, sites and the config's joint plan
+    plan = plan_joint(sample_result, sample_result.config.plan)
+    write_coverage(sample_result, out, select_sites(sample_result), plan=plan)
     res = read_results(out, sample_result.config)
     paths = write_report(res, out, pdf=True)
     assert paths[-1].name == "report.pdf"
     return res, paths[-1]
+
+
+A4_PT = (595.28, 841.89)
+
+
+def _sizes(reader) -> list[str]:
+    """Each page's orientation, asserting it is A4."""
+    out = []
+    for page in reader.pages:
+        w, h = float(page.mediabox.width), float(page.mediabox.height)
+        assert (abs(w - A4_PT[0]) < 1 and abs(h - A4_PT[1]) < 1) or \
+            (abs(w - A4_PT[1]) < 1 and abs(h - A4_PT[0]) < 1), (w, h)
+        out.append("landscape" if w > h else "portrait")
+    return out
+
+
+def _map_pages(reader) -> list[int]:
+    """1-based numbers of the pages holding a static map (figure captions 图 1, 图 2...)."""
+    return [i + 1 for i, p in enumerate(reader.pages)
+            if re.search(r"图\d+", re.sub(r"\s+", "", p.extract_text()))]
 
 
 def test_pdf_pages_size_and_text(pdf):
@@ -54,21 +78,28 @@ def test_pdf_pages_size_and_text(pdf):
     res, path = pdf
     reader = PdfReader(path)
     n = len(reader.pages)
-    # title/contents ... tables, 4 map pages (overview + 3 sited categories), sensitivity
-    assert 14 <= n <= 40, n
-    for page in reader.pages:
-        w, h = float(page.mediabox.width), float(page.mediabox.height)
-        assert abs(w - 595.28) < 1 and abs(h - 841.89) < 1  # A4 portrait, points
+    # title/contents ... tables, 5 map pages (overview + 3 sited categories + joint plan),
+    # sensitivity, sites, plan
+    assert 18 <= n <= 40, n
+    # the Huitian area is wider than tall: one map a page on A4 landscape, the rest portrait
+    maps = _map_pages(reader)
+    n_maps = 1 + res.sites["category"].nunique() + (res.plan is not None)
+    assert len(maps) == n_maps == 5 and maps == list(range(maps[0], maps[0] + n_maps))
+    orient = _sizes(reader)
+    assert [i + 1 for i, o in enumerate(orient) if o == "landscape"] == maps
     text = "\n".join(p.extract_text() for p in reader.pages)
     flat = re.sub(r"\s+", "", text)
     for title in ("回天地区15分钟生活圈覆盖评估报告", "现状与选址地图", "敏感性分析", "未覆盖小区",
-                  "推荐站点与最优方案", "数据溯源与局限性"):
+                  "推荐站点与最优方案", "联合方案：存量空间统筹布局", "数据溯源与局限性"):
         assert title in flat, title
     for unit in res.boundaries["name"]:
         assert unit in flat, unit
     for name in res.sites.loc[res.sites["method"] == "optimal", "name"]:
         assert re.sub(r"\s+", "", name) in flat, name
+    for name in res.plan.joint_sites["name"]:
+        assert re.sub(r"\s+", "", name) in flat, name
     assert "1/" in flat and f"{n}/{n}" in flat  # page numbers "k / n"
+    assert "点击表头排序" not in flat  # the screen's "click to sort" stays off paper
     fonts = {str(f) for p in reader.pages for f in
              (p["/Resources"].get_object().get("/Font") or {}).values()}
     assert fonts  # fonts embedded (checked by name below with pdffonts when available)
@@ -94,7 +125,8 @@ def test_pdf_first_page_and_a_map_page_render(pdf, tmp_path):
                     if "全部类别：每个小区缺少的类别数" in re.sub(r"\s+", "", p.extract_text()))
     first = _render(path, 1, tmp_path)
     page = _render(path, map_page, tmp_path)
-    assert first.shape == page.shape and first.shape[0] > first.shape[1]  # portrait
+    assert first.shape[0] > first.shape[1] and page.shape[1] > page.shape[0]  # A4 / landscape
+    assert first.shape == page.shape[::-1]
     # page 1 carries text (dark pixels); the map page is mostly picture: many grey levels
     assert (first < 128).mean() > 0.005
     assert len(np.unique(page)) > 64 and (page < 250).mean() > 0.04
@@ -102,6 +134,13 @@ def test_pdf_first_page_and_a_map_page_render(pdf, tmp_path):
                            timeout=60).stdout
     assert "Noto-Sans-CJK" in fonts or "NotoSansCJK" in fonts
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:] if line.strip())
+    # the maps are printed at the size they were drawn: print resolution (200 ppi)
+    listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True,
+                             text=True, timeout=60, check=True).stdout.splitlines()[2:]
+    ppi = {int(r.split()[0]): float(r.split()[12]) for r in listing if r.split()[2] == "image"}
+    maps = _map_pages(reader)
+    assert all(ppi[p] >= 199 for p in maps), ppi
+    assert min(ppi.values()) >= 199  # the charts too
 
 
 def test_cli_report_pdf(pdf, capsys):

@@ -135,3 +135,35 @@ def test_points_beyond_the_search_are_flagged(sample_result, max_walk_min, caplo
     beyond = t[~t["within_search"]]
     assert len(beyond) and (beyond["minutes"] > max_walk_min - 1e-9).all()
     assert "lower bound" in caplog.text
+
+
+def test_from_the_results_folder_no_new_search_and_summary_exactly(sample_result, tmp_path,
+                                                                   monkeypatch):
+    """Read back from a run's folder (as `circle15 report` does), the curves come from the
+    stored walking minutes alone (no shortest-path search runs), and the config's own point
+    equals summary.csv's whole-area row to the last digit."""
+    import pandas as pd
+    import scipy.sparse.csgraph
+
+    import coverage.reach
+    from coverage.outputs import write_coverage
+    from coverage.results import read_results
+
+    out = tmp_path / "out"
+    write_coverage(sample_result, out)
+    res = read_results(out, sample_result.config)
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("sensitivity ran a shortest-path search")
+
+    monkeypatch.setattr(coverage.reach, "dijkstra", no_search)
+    monkeypatch.setattr(scipy.sparse.csgraph, "dijkstra", no_search)
+    t = sensitivity(res)
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
+    whole = summary[summary["unit"] == "ALL"].set_index(["category", "scenario"])
+    at = t[t["at_config"]]
+    assert len(at) == len(res.config.categories) * 2 * 2
+    for row in at.itertuples():
+        assert row.coverage_pct == whole.loc[(row.category, row.scenario), "coverage_pct"]
+        assert row.population_covered == whole.loc[(row.category, row.scenario),
+                                                   "population_covered"]

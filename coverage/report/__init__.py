@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 #: Resolution of the pictures: on screen (HTML) and in print (PDF; 200 dpi at A4 width).
 SCREEN_DPI = 110
-MAP_SCREEN_DPI = 130
+MAP_SCREEN_DPI = 110
 PRINT_DPI = 200
 
 

@@ -16,29 +16,22 @@ _T: dict[str, tuple[str, str]] = {
     "sec_maps": ("现状与选址地图", "Maps: coverage and sites"),
     "sec_sensitivity": ("敏感性分析：时间标准与步行速度", "Sensitivity: time limit and "
                         "walking speed"),
-    "maps_note": ("地图按类别显示小区覆盖情况（蓝：已覆盖，红：未覆盖）、现有设施、规划站点、"
-                  "按增益排序的推荐站点（数字为排名）和最优方案（金色圆环），底图为步行路网。",
-                  "Each map shows, for one category, which compounds are covered (blue) or not "
-                  "(red), the existing facilities, the planned stations, the ranked sites "
-                  "(numbered by rank) and the optimal selection (gold ring), on the walking "
+    "maps_note": ("每张地图显示一个类别：小区是否在步行时间内可达（蓝：可达，红：不可达）、"
+                  "现有设施（类别颜色圆点）、规划站点（紫色菱形 P）、按增益排序的推荐站点"
+                  "（类别颜色圆圈，数字为排名）和最优方案（金色五角星）；第一张为全部类别。"
+                  "符号和颜色与交互地图、QGIS 工程一致，底图为步行路网。",
+                  "Each map shows one category: compounds within its walk (blue) or not (red), "
+                  "the existing facilities (dots in the category's colour), the planned stations "
+                  "(purple diamonds marked P), the ranked sites (circles in the category's "
+                  "colour, numbered by rank) and the optimal selection (gold stars); the first "
+                  "map shows all categories. Symbols and colours are "
+                  "those of the interactive map and the QGIS project; the base is the walk "
                   "network."),
     "map_overview": ("全部类别：每个小区缺少的类别数", "All categories: categories each compound "
                      "lacks"),
     "map_category": ("{label}（{minutes:g} 分钟）", "{label} ({minutes:g} min)"),
     "map_fig": ("图 {n}　{title}", "Figure {n}. {title}"),
-    "legend_covered": ("已覆盖小区", "Compound covered"),
-    "legend_uncovered": ("未覆盖小区", "Compound not covered"),
-    "legend_facility": ("现有设施", "Existing facility"),
-    "legend_proposed": ("规划站点", "Planned station"),
-    "legend_ranked": ("推荐站点（排名）", "Ranked site (rank)"),
-    "legend_optimal": ("最优方案", "Optimal selection"),
-    "legend_streets": ("步行路网", "Walking network"),
-    "legend_units": ("单元边界", "Unit boundary"),
-    "missing_none": ("全部覆盖", "none missing"),
-    "missing_one": ("缺 1 类", "1 missing"),
-    "missing_two_three": ("缺 2–3 类", "2–3 missing"),
-    "missing_four_five": ("缺 4–5 类", "4–5 missing"),
-    "missing_six_plus": ("缺 6 类及以上", "6 or more missing"),
+    "plan_cat": ("联合方案：{label}", "Joint plan: {label}"),
     "north": ("北", "N"),
     "metres": ("米", "m"),
     "km": ("公里", "km"),
@@ -85,7 +78,6 @@ _T: dict[str, tuple[str, str]] = {
     "qgis_group_plan": ("规划与选址", "Plan and sites"),
     "qgis_group_facilities": ("现有设施（按类别）", "Facilities by category"),
     "qgis_group_coverage": ("覆盖情况（按类别）", "Coverage by category"),
-    "qgis_group_reference": ("参考图层", "Reference"),
     "unit_key": ("图中编号：{items}", "Ids in the charts: {items}"),
     # the joint plan (coverage/report/plan.py)
     "sec_plan": ("联合方案：存量空间统筹布局",

@@ -2,7 +2,8 @@
 
 Styles, pictures (PNG as ``data:`` URIs) and a small table-sorting script are inline, so the file
 opens offline and can be e-mailed. Every text from data is HTML-escaped. The print variant adds
-A4 page rules: page numbers, repeated table headers, no row split across pages, one map a page.
+A4 page rules: page numbers, repeated table headers, no row split across pages, and one map a
+page, each printed at the size it was drawn (on landscape pages when the area is wider than tall).
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ figure{margin:1.2em 0}figcaption{color:#444;font-size:.92em;margin-top:.3em}
 """
 
 # Print rules for WeasyPrint (A4): page numbers, table headers repeated on every page, rows and
-# pictures never split, each map on a page of its own.
+# pictures never split, each map on a page of its own at its drawn size (landscape pages for a
+# wide area), no "click to sort" on paper.
 _PRINT_CSS = """
 @page{size:A4;margin:16mm 14mm 18mm 14mm;
  @bottom-center{content:counter(page) " / " counter(pages);font-size:8.5pt;color:#555;
@@ -111,8 +113,12 @@ section.major{break-before:page}
 table{font-size:8pt;width:100%;break-inside:auto}
 thead{display:table-header-group}tr,img{break-inside:avoid}
 th,td{padding:2px 4px}
-figure.map{break-inside:avoid;margin:0 0 4mm 0}
-figure.map img{display:block;margin:0 auto;max-width:100%;max-height:118mm}
+@page landscape{size:A4 landscape}
+section.landscape{page:landscape}
+figure.map{break-inside:avoid;margin:0}figure.map+figure.map{break-before:page}
+figure.map img{display:block;margin:0 auto;max-width:100%;height:auto}
+figure.map figcaption{text-align:center}
+.sort-hint{display:none}
 .charts img{break-inside:avoid;max-height:235mm}
 details>summary{display:none}
 """
@@ -141,9 +147,10 @@ document.querySelectorAll('table.sortable').forEach(function (t) {
 
 
 
-def _img(data: bytes, alt: str, cls: str = "") -> str:
+def _img(data: bytes, alt: str, cls: str = "", width_in: float = 0.0) -> str:
     klass = f' class="{cls}"' if cls else ""
-    return (f'<img{klass} alt="{html.escape(alt)}" '
+    size = f' style="width:{width_in:.3f}in"' if width_in else ""
+    return (f'<img{klass}{size} alt="{html.escape(alt)}" '
             f'src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">')
 
 
@@ -173,14 +180,16 @@ def _unit_key(pics: Pictures, lang: str) -> str:
             f'{html.escape(tr("unit_key", lang, items=items))}</p>')
 
 
-def _maps_html(pics: Pictures, lang: str) -> str:
+def _maps_html(pics: Pictures, lang: str, *, printing: bool) -> str:
+    """The maps, numbered; on paper each at the size it was drawn (inches)."""
     if not pics.maps:
         return _table(None, lang)
     out = [f'<p>{html.escape(tr("maps_note", lang))}</p>', _unit_key(pics, lang)]
     for i, m in enumerate(pics.maps, start=1):
         cap = html.escape(tr("map_fig", lang, n=i, title=m.title))
+        img = _img(m.png, m.title, width_in=m.width_in if printing else 0.0)
         out.append(f'<figure class="map" id="map-{html.escape(m.key)}">'
-                   f"{_img(m.png, m.title)}<figcaption>{cap}</figcaption></figure>")
+                   f"{img}<figcaption>{cap}</figcaption></figure>")
     return "".join(out)
 
 
@@ -201,7 +210,8 @@ def _sensitivity_html(t: ReportTables, pics: Pictures, lang: str) -> str:
     return "".join(out)
 
 
-def _sections(t: ReportTables, pics: Pictures, lang: str) -> list[tuple[str, str, str]]:
+def _sections(t: ReportTables, pics: Pictures, lang: str,
+              printing: bool) -> list[tuple[str, str, str]]:
     """(id, title, HTML body) of every section, in reading order."""
     e = html.escape
     kv = "".join(f"<dt>{e(k)}</dt><dd>{_cell(v)[0]}</dd>" for k, v in t.area)
@@ -215,7 +225,8 @@ def _sections(t: ReportTables, pics: Pictures, lang: str) -> list[tuple[str, str
     if unc is not None and not len(unc):
         unc_body = f"<p>{tr('none_uncovered', lang)}</p>"
     else:
-        unc_body = (f'<p class="meta">{tr("sort_hint", lang)}</p>' if unc is not None else "")
+        unc_body = (f'<p class="meta sort-hint">{tr("sort_hint", lang)}</p>'
+                    if unc is not None else "")
         unc_body += _table(unc, lang, sortable=True, table_id="uncovered")
     scen_body = _table(t.scenarios, lang)
     if "ba" in pics.charts:
@@ -229,7 +240,7 @@ def _sections(t: ReportTables, pics: Pictures, lang: str) -> list[tuple[str, str
          f"<p>{tr('method_text', lang)}</p>" + _table(t.method, lang)),
         ("unit-coverage", tr("sec_unit_cov", lang), unit_body),
         ("population-coverage", tr("sec_pop_cov", lang), _table(t.pop_cov, lang)),
-        ("maps", tr("sec_maps", lang), _maps_html(pics, lang)),
+        ("maps", tr("sec_maps", lang), _maps_html(pics, lang, printing=printing)),
         ("sensitivity", tr("sec_sensitivity", lang), _sensitivity_html(t, pics, lang)),
         ("uncovered", tr("sec_uncovered", lang), unc_body),
         ("sites", tr("sec_sites", lang), _sites_html(t.site_blocks, lang)),
@@ -251,6 +262,14 @@ def tr_list(key: str, lang: str) -> tuple[str, ...]:
 _MAJOR = {"maps", "sensitivity", "uncovered", "sites", "plan", "provenance"}
 
 
+def _section_class(sid: str, pics: Pictures) -> str:
+    """Print classes: major sections start a page; the maps' section may be landscape."""
+    classes = ["major"] if sid in _MAJOR else []
+    if sid == "maps" and pics.maps and pics.maps[0].landscape:
+        classes.append("landscape")
+    return f' class="{" ".join(classes)}"' if classes else ""
+
+
 def render_html(config: AreaConfig, t: ReportTables, pics: Pictures, *, lang: str = "zh",
                 media: str = "screen") -> str:
     """The report as one self-contained HTML string.
@@ -269,11 +288,11 @@ def render_html(config: AreaConfig, t: ReportTables, pics: Pictures, *, lang: st
     """
     e = html.escape
     title = tr("report_title", lang, area=config.name)
-    secs = _sections(t, pics, lang)
-    toc = "".join(f'<li><a href="#{sid}">{e(name)}</a></li>' for sid, name, _ in secs)
     printing = media == "print"
+    secs = _sections(t, pics, lang, printing)
+    toc = "".join(f'<li><a href="#{sid}">{e(name)}</a></li>' for sid, name, _ in secs)
     parts = "".join(
-        f'<section id="{sid}"{" class=major" if printing and sid in _MAJOR else ""}>'
+        f'<section id="{sid}"{_section_class(sid, pics) if printing else ""}>'
         f"<h2>{e(name)}</h2>{content}</section>" for sid, name, content in secs)
     date = output_date()
     meta = f"<p class=meta>{tr('generated', lang)}: {date}</p>" if date else ""
