@@ -24,19 +24,22 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # Debian packages everything needs (as root; CI runs it in .ci/run). One package per line, with
-# who needs it:
+# who needs it (tests skip outside CI when one is missing and fail in CI, where CI=true):
+#   make python3 python3-venv           the venv (`python3 -m venv` needs Debian's ensurepip)
 #   chromium chromium-driver            real-browser tests of the map, report and workspace
 #   fonts-noto-cjk                      Chinese text in charts, static maps and the PDF
 #   libpango-1.0-0 libpangoft2-1.0-0    WeasyPrint (report.pdf)
-#   poppler-utils                       pdftoppm/pdffonts: the PDF tests render pages
-#   python3-qgis                        QGIS test: opens coverage.qgz with Debian's /usr/bin/python3
+#   libharfbuzz-subset0                 WeasyPrint's font subsetting (warns without it)
+#   poppler-utils                       pdftoppm/pdffonts/pdfimages: the PDF tests
+#   python3-qgis                        QGIS tests: open coverage.qgz with Debian's /usr/bin/python3
+#                                       (pulls qgis-providers: the OSM XYZ layer's provider)
 #   osmium-tool                         `osmium cat` writes the .osm.pbf test fixtures
-SYSTEM_PACKAGES := chromium chromium-driver fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 \
-	poppler-utils python3-qgis osmium-tool
+SYSTEM_PACKAGES := make python3 python3-venv chromium chromium-driver fonts-noto-cjk \
+	libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils python3-qgis osmium-tool
 
 system-deps:
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	  $(SYSTEM_PACKAGES)
 
 clean:

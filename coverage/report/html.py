@@ -118,7 +118,7 @@ section.landscape{page:landscape}
 figure.map{break-inside:avoid;margin:0}figure.map+figure.map{break-before:page}
 figure.map img{display:block;margin:0 auto;max-width:100%;height:auto}
 figure.map figcaption{text-align:center}
-.sort-hint{display:none}
+.sort-hint{display:none}div.keep{break-inside:avoid}
 .charts img{break-inside:avoid;max-height:235mm}
 details>summary{display:none}
 """
@@ -202,8 +202,8 @@ def _sensitivity_html(t: ReportTables, pics: Pictures, lang: str) -> str:
     out.append("</div>")
     for df, head in ((t.sensitivity_minutes, "sens_table"),
                      (t.sensitivity_speed, "sens_speed_table")):
-        if df is not None:
-            out.append(f"<h3>{e(tr(head, lang))}</h3>{_table(df, lang)}")
+        if df is not None:  # one row per category: kept on one page with its heading
+            out.append(f'<div class="keep"><h3>{e(tr(head, lang))}</h3>{_table(df, lang)}</div>')
     if not t.sensitivity["within_search"].astype(bool).all():
         out.append(f'<p class="note">{e(tr("sens_lower_bound", lang))}</p>')
     out.append(f'<p class="note">{e(tr("sens_csv", lang))}</p>')
