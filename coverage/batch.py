@@ -416,8 +416,61 @@ def _point_subset(src: _PointSource, area: shapely.Geometry, folder: Path, stem:
     return name
 
 
-def split_areas(spec: dict[str, Any], base: Path, out: Path) -> list[tuple[str, Path]]:
+@dataclass(frozen=True)
+class _SplitShared:
+    """What every area folder of a split is cut from (sent once to each worker)."""
+
+    template: Path
+    raw: dict[str, Any]
+    network: str
+    reach_m: float
+    polys: gpd.GeoDataFrame
+    comp: gpd.GeoDataFrame
+    points: dict[str, list[_PointSource]]
+
+
+def _write_split_areas(shared: _SplitShared, areas: list[tuple[int, str, Any, np.ndarray]],
+                       out: Path) -> list[tuple[str, Path]]:
+    """Write the folders of some areas of a split: ``(index, name, polygon in the area CRS,
+    compound rows within reach)`` each; returns ``(name, config)`` in the same order."""
+    raw, points = shared.raw, shared.points
+    out_configs = []
+    for i, name, geom, hit in areas:
+        folder = out / "split" / _slug(i, name)
+        folder.mkdir(parents=True, exist_ok=True)
+        inner = geom.buffer(shared.reach_m - 1.0)
+        write_geojson(shared.polys.iloc[[i]], folder / "boundaries.geojson", only_if_changed=True)
+        write_geojson(shared.comp.iloc[hit], folder / "compounds.geojson", only_if_changed=True)
+        area_raw = {**raw}
+        area_raw["area"] = {**raw["area"], "name": name, "boundaries": "boundaries.geojson",
+                            "network": shared.network}
+        area_raw["compounds"] = {"path": "compounds.geojson"}
+        for section in ("facilities", "proposed"):
+            if not points[section]:
+                continue
+            tables = raw[section] if isinstance(raw[section], list) else [raw[section]]
+            area_raw[section] = [
+                {**{k: v for k, v in t.items() if k not in ("layer", "sheet")},
+                 "path": _point_subset(src, inner, folder, f"{section}{j + 1}")}
+                for j, (t, src) in enumerate(zip(tables, points[section], strict=True))]
+        if points["candidates"]:
+            area_raw["candidates"] = {
+                **{k: v for k, v in raw["candidates"].items() if k not in ("layer", "sheet")},
+                "path": _point_subset(points["candidates"][0], inner, folder, "candidates")}
+        path = folder / "area.toml"
+        text = (f"# {name}: split from {shared.template} by circle15 batch\n\n"
+                + _dump_toml(area_raw))
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            write_text(path, text)
+        out_configs.append((name, path))
+    return out_configs
+
+
+def split_areas(spec: dict[str, Any], base: Path, out: Path, *,
+                client: Any = None) -> list[tuple[str, Path]]:
     """Write one area folder per polygon of a ``[split]`` batch; returns ``(name, config)``.
+
+    With a Dask ``client`` the folders are written on its workers (same files).
 
     Raises
     ------
@@ -473,37 +526,23 @@ def split_areas(spec: dict[str, Any], base: Path, out: Path) -> list[tuple[str, 
                        if cfg.candidates is not None else []),
     }
 
-    out_configs = []
-    for i, (name, geom) in enumerate(zip(metric["name"], metric.geometry, strict=True)):
-        folder = out / "split" / _slug(i, name)
-        folder.mkdir(parents=True, exist_ok=True)
-        load_area = geom.buffer(reach)
-        inner = geom.buffer(reach - 1.0)
-        write_geojson(polys.iloc[[i]], folder / "boundaries.geojson", only_if_changed=True)
-        hit = np.sort(comp_tree.query(load_area, predicate="intersects"))
-        write_geojson(comp.iloc[hit], folder / "compounds.geojson", only_if_changed=True)
-        area_raw = {**raw}
-        area_raw["area"] = {**raw["area"], "name": name, "boundaries": "boundaries.geojson",
-                            "network": str(cfg.network)}
-        area_raw["compounds"] = {"path": "compounds.geojson"}
-        for section in ("facilities", "proposed"):
-            if not points[section]:
-                continue
-            tables = raw[section] if isinstance(raw[section], list) else [raw[section]]
-            area_raw[section] = [
-                {**{k: v for k, v in t.items() if k not in ("layer", "sheet")},
-                 "path": _point_subset(src, inner, folder, f"{section}{j + 1}")}
-                for j, (t, src) in enumerate(zip(tables, points[section], strict=True))]
-        if points["candidates"]:
-            area_raw["candidates"] = {
-                **{k: v for k, v in raw["candidates"].items() if k not in ("layer", "sheet")},
-                "path": _point_subset(points["candidates"][0], inner, folder, "candidates")}
-        path = folder / "area.toml"
-        text = (f"# {name}: split from {template} by circle15 batch\n\n"
-                + _dump_toml(area_raw))
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            write_text(path, text)
-        out_configs.append((name, path))
+    shared = _SplitShared(template=template, raw=raw, network=str(cfg.network),
+                          reach_m=reach, polys=polys, comp=comp, points=points)
+    areas = [(i, name, geom, np.sort(comp_tree.query(geom.buffer(reach), predicate="intersects")))
+             for i, (name, geom) in enumerate(zip(metric["name"], metric.geometry, strict=True))]
+    if client is None or len(areas) < 2:
+        out_configs = _write_split_areas(shared, areas, out)
+    else:
+        # Writing the area folders is most of a split: in chunks on the cluster's workers,
+        # the shared tables sent once to each of them.
+        data = client.scatter(shared, broadcast=True)
+        n_chunks = min(len(areas), 4 * max(1, len(client.scheduler_info()["workers"])))
+        chunks = [areas[k::n_chunks] for k in range(n_chunks)]
+        done = client.gather([client.submit(_write_split_areas, data, chunk, out, pure=False)
+                              for chunk in chunks])
+        by_index = {i: pair for chunk, pairs in zip(chunks, done, strict=True)
+                    for (i, *_), pair in zip(chunk, pairs, strict=True)}
+        out_configs = [by_index[i] for i in range(len(areas))]
     log.info("split %s into %d areas", b_path.name, len(out_configs))
     return out_configs
 
@@ -626,7 +665,8 @@ def combine_results(outcomes: Sequence[AreaOutcome], jobs: Sequence[AreaJob], ou
 
 # --- the batch file ------------------------------------------------------------------------------
 
-def read_batch(path: str | Path, out: Path) -> tuple[str, list[tuple[str | None, Path]]]:
+def read_batch(path: str | Path, out: Path, *,
+               client: Any = None) -> tuple[str, list[tuple[str | None, Path]]]:
     """Read a batch file: its title and ``(name or None, config)`` per area (split mode writes
     the area folders into ``out/split``)."""
     path = Path(path)
@@ -640,7 +680,7 @@ def read_batch(path: str | Path, out: Path) -> tuple[str, list[tuple[str | None,
                                   'config = "city/area.toml"'))
     title = str(raw.get("batch", {}).get("name", path.stem))
     if "split" in raw:
-        return title, list(split_areas(raw["split"], base, out))
+        return title, list(split_areas(raw["split"], base, out, client=client))
     configs: list[tuple[str | None, Path]] = []
     for i, a in enumerate(raw["area"] if isinstance(raw["area"], list) else [raw["area"]]):
         if not isinstance(a, dict) or "config" not in a:
@@ -687,7 +727,7 @@ def run_batch_file(path: str | Path, out: str | Path, *, client: Any = None,
     # where an area now fails drops that area's old results (and a killed batch changes none).
     with lock_output(out, command="circle15 batch"):
         remove_stale_temp(out / ".cache")
-        title, configs = read_batch(path, out)
+        title, configs = read_batch(path, out, client=client)
         jobs = area_jobs(configs, maps=maps, tiles=tiles)
         outcomes = run_jobs(jobs, out / ".cache", client=client, progress=progress,
                             runner=runner)
