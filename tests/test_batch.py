@@ -127,6 +127,17 @@ def test_serial_batch_reports_the_broken_area_and_finishes_the_rest(serial, batc
     assert '"label":"社区养老服务驿站"' in html
 
 
+def test_split_on_the_cluster_writes_the_same_files(batch_dir, client, tmp_path):
+    serial = split_areas({"config": "city/area.toml"}, batch_dir, batch_dir / "prep")
+    spread = split_areas({"config": "city/area.toml"}, batch_dir, tmp_path, client=client)
+    assert [n for n, _ in spread] == [n for n, _ in serial]
+    for (_, a), (_, b) in zip(serial, spread, strict=True):
+        files = sorted(p.name for p in a.parent.iterdir())
+        assert files == sorted(p.name for p in b.parent.iterdir())
+        for name in files:
+            assert (a.parent / name).read_bytes() == (b.parent / name).read_bytes(), name
+
+
 def test_cluster_equals_serial_despite_a_killed_worker(serial, batch_dir, client, tmp_path):
     marker = tmp_path / "killed.txt"
     victim = serial.outcomes[KILLED].name
