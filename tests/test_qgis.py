@@ -64,8 +64,16 @@ def test_styles_and_project_files(project, tmp_path):
     for colour in (style.COVERED_COLOUR, style.UNCOVERED_COLOUR):
         rgb = ",".join(str(int(colour[i:i + 2], 16)) for i in (1, 3, 5))
         assert f'value="{rgb},' in elderly
-    rgb = ",".join(str(int(style.OPTIMAL_COLOUR[i:i + 2], 16)) for i in (1, 3, 5))
-    assert rgb in qml[("selected_sites", "default")]
+    def rgb(colour):
+        return ",".join(str(int(colour[i:i + 2], 16)) for i in (1, 3, 5))
+
+    assert rgb(style.OPTIMAL_COLOUR) in qml[("selected_sites", "default")]
+    # ranked sites and facilities in their category's colour, as on the web map
+    index = {c.key: i for i, c in enumerate(res.config.categories)}
+    for key in set(res.sites["category"]):
+        assert f'value="{rgb(style.category_colour(index[key]))},' in qml[("selected_sites",
+                                                                          "ranked")]
+        assert f'value="{rgb(style.category_colour(index[key]))},' in qml[("facilities", key)]
     with zipfile.ZipFile(out / "coverage.qgz") as z:
         qgs = z.read("coverage.qgs").decode("utf-8")
     assert "./coverage.gpkg|layername=compounds" in qgs and str(out) not in qgs

@@ -46,8 +46,6 @@ _T: dict[str, tuple[str, str]] = {
                   "Solid: existing; dashed: with the planned stations; the vertical line and the "
                   "dot mark the setting used in this run."),
     "sens_minutes_axis": ("时间标准（分钟）", "Time limit (min)"),
-    "sens_speed_axis": ("步行速度（米/秒）", "Walking speed (m/s)"),
-    "sens_cov_axis": ("人口加权覆盖率（%）", "Population-weighted coverage (%)"),
     "sens_config": ("本次参数", "this run"),
     "sens_table": ("不同时间标准下的人口加权覆盖率（%；“现状 → 含规划站点”，● 为本次参数）",
                    "Population-weighted coverage (%) at other time limits (“existing → with "
@@ -115,7 +113,6 @@ _T: dict[str, tuple[str, str]] = {
     "plan_no_conflict": ("各类别单独规划时没有重复占用空间：联合方案即各类别的最优方案。",
                          "Planned one by one, no two categories want the same space: the joint "
                          "plan is each category's best."),
-    "plan_spaces_head": ("联合方案：哪处空间建什么", "Joint plan: which space becomes what"),
     "plan_overloaded_head": ("现状超出服务能力的设施（最多列出 {n} 处，全部见 utilisation.csv）",
                              "Existing facilities with more demand than capacity (up to {n}; "
                              "all in utilisation.csv)"),

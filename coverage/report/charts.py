@@ -112,9 +112,9 @@ def _sensitivity(sens: pd.DataFrame, config: AreaConfig, text: ChartText, varied
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(cats):]:
         ax.set_visible(False)
-    axis = "sens_minutes_axis" if varied == "minutes" else "sens_speed_axis"
+    axis = "sens_minutes_axis" if varied == "minutes" else "speed"
     fig.supxlabel(tr(axis, words), fontsize=9)
-    fig.supylabel(tr("sens_cov_axis", words), fontsize=9)
+    fig.supylabel(tr("pop_weighted_pct", words), fontsize=9)
     fig.suptitle(tr(f"sens_{varied}_title", words), fontsize=11)
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, [*names], loc="outside upper right", ncol=2, fontsize=8, frameon=False)

@@ -196,7 +196,7 @@ def _maps_html(pics: Pictures, lang: str, *, printing: bool) -> str:
 def _sensitivity_html(t: ReportTables, pics: Pictures, lang: str) -> str:
     e = html.escape
     out = [f'<p>{e(tr("sens_note", lang))}</p><div class="charts">']
-    for key, title in (("sens_minutes", "sens_minutes_axis"), ("sens_speed", "sens_speed_axis")):
+    for key, title in (("sens_minutes", "sens_minutes_axis"), ("sens_speed", "speed")):
         if key in pics.charts:
             out.append(_img(pics.charts[key], tr(title, lang)))
     out.append("</div>")

@@ -163,7 +163,7 @@ def plan_html(p: PlanTables, lang: str,
         out.append(render(p.conflicts, lang))
     else:
         out.append(f"<p>{e(tr('plan_no_conflict', lang))}</p>")
-    out.append(f"<h3>{e(tr('plan_spaces_head', lang))}</h3>")
+    out.append(f"<h3>{e(tr('plan_layer', lang))}</h3>")
     out.append(render(p.spaces, lang))
     if p.overloaded is not None:
         out.append(f"<h3>{e(tr('plan_overloaded_head', lang, n=MAX_OVERLOADED))}</h3>")
