@@ -152,3 +152,18 @@ def test_cli_report_pdf(pdf, capsys):
                  "--pdf"]) == 0
     printed = capsys.readouterr().out
     assert "report.pdf" in printed and "coverage.qgz" in printed and path.stat().st_size > 0
+
+
+def test_english_pdf_every_landscape_page_holds_a_map(pdf, tmp_path):
+    """The English note is longer: the maps' heading still shares its page with the first map
+    (no page holding a heading alone), and every landscape page is a map page."""
+    from pypdf import PdfReader
+
+    res, _ = pdf
+    path = write_report(res, tmp_path, lang="en", pdf=True)[-1]
+    reader = PdfReader(path)
+    maps = [i + 1 for i, p in enumerate(reader.pages)
+            if re.search(r"Figure \d+\.", p.extract_text())]
+    assert len(maps) == 5
+    assert [i + 1 for i, o in enumerate(_sizes(reader)) if o == "landscape"] == maps
+    assert "Maps: coverage and sites" in reader.pages[maps[0] - 1].extract_text()

@@ -51,8 +51,8 @@ MAX_RANKED = 25
 
 # The printable area of an A4 page with the report's margins (inches), less the room the maps
 # section's heading, note and each figure's caption take.
-_LANDSCAPE_BOX_IN = (10.4, 5.35)
-_PORTRAIT_BOX_IN = (7.1, 8.9)
+_LANDSCAPE_BOX_IN = (10.4, 5.0)
+_PORTRAIT_BOX_IN = (7.1, 8.4)
 _TITLE_IN = 0.45
 _LEGEND_RIGHT_IN = 2.55  # legend column beside the map (landscape)
 _LEGEND_BELOW_IN = 1.15  # legend band under the map (portrait)
@@ -96,8 +96,8 @@ class MapLayout:
 
     @property
     def fig_size_in(self) -> tuple[float, float]:
-        if self.landscape:
-            return self.map_w_in + _LEGEND_RIGHT_IN, _TITLE_IN + self.map_h_in
+        if self.landscape:  # title and legend in a column beside the map
+            return self.map_w_in + _LEGEND_RIGHT_IN, self.map_h_in
         return max(self.map_w_in, 5.5), _TITLE_IN + self.map_h_in + _LEGEND_BELOW_IN
 
     @property
@@ -112,16 +112,18 @@ def _fit(width_m: float, height_m: float, box_w: float, box_h: float) -> tuple[f
 
 
 def map_layout(results: Results) -> MapLayout:
-    """The frame of the area's maps: landscape or portrait, whichever gives the larger map."""
+    """The frame of the area's maps: an area wider than tall is drawn for an A4 landscape page
+    with the title and legend in a column at the right, any other for a portrait page with the
+    title above and the legend below."""
     x0, y0, x1, y1 = results.boundaries.total_bounds
     pad = 0.04 * max(x1 - x0, y1 - y0, 1.0)
     x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
     w_m, h_m = x1 - x0, y1 - y0
-    land = _fit(w_m, h_m, _LANDSCAPE_BOX_IN[0] - _LEGEND_RIGHT_IN,
-                _LANDSCAPE_BOX_IN[1] - _TITLE_IN)
-    port = _fit(w_m, h_m, _PORTRAIT_BOX_IN[0], _PORTRAIT_BOX_IN[1] - _TITLE_IN - _LEGEND_BELOW_IN)
-    landscape = land[0] * land[1] >= port[0] * port[1]
-    map_w, map_h = land if landscape else port
+    landscape = w_m >= h_m
+    map_w, map_h = (_fit(w_m, h_m, _LANDSCAPE_BOX_IN[0] - _LEGEND_RIGHT_IN, _LANDSCAPE_BOX_IN[1])
+                    if landscape else
+                    _fit(w_m, h_m, _PORTRAIT_BOX_IN[0],
+                         _PORTRAIT_BOX_IN[1] - _TITLE_IN - _LEGEND_BELOW_IN))
     cx, cy, scale = (x0 + x1) / 2, (y0 + y1) / 2, w_m / map_w  # metres per inch
     extent = (cx - scale * map_w / 2, cy - scale * map_h / 2, cx + scale * map_w / 2,
               cy + scale * map_h / 2)
@@ -223,8 +225,8 @@ def _marker(**kw: Any) -> Any:
 
 
 def _text_width_pt(text: str, size_pt: float) -> float:
-    """Rough advance of ``text`` at ``size_pt`` (CJK glyphs 1 em, others 0.62 em)."""
-    return size_pt * sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.62
+    """Rough advance of ``text`` at ``size_pt`` (CJK glyphs 1 em, others 0.55 em)."""
+    return size_pt * sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55
                          for ch in text)
 
 
@@ -333,13 +335,22 @@ def _north_arrow(c: _Canvas, results: Results) -> None:
               fontweight="bold", path_effects=_halo(), zorder=10)
 
 
+_CJK = "\u2e80-\u9fff\uff00-\uffef\u3000-\u303f"
+# a bracketed group, one CJK glyph, a word, or spaces: the pieces a label breaks between
+_TOKEN = re.compile(rf"\([^)]*\)|（[^）]*）|[{_CJK}]|[^\s{_CJK}(（]+|\s+|.")
+
+
 def _wrap(label: str, width_em: float) -> str:
-    """Break a legend label into lines of about ``width_em`` (CJK glyphs 1 em, others 0.6),
-    between CJK glyphs or words, never inside a word or number."""
-    tokens = re.findall(r"[\u2e80-\u9fff\uff00-\uffef\u3000-\u303f]|[^\s\u2e80-\u9fff"
-                        r"\uff00-\uffef\u3000-\u303f]+|\s+", label)
+    """Break a label into lines of about ``width_em`` (:func:`_text_width_pt`): after its colon
+    when it is too long and has one, then between CJK glyphs, words or bracketed groups, never
+    inside a word, number or bracket."""
+    if _text_width_pt(label, 1.0) <= width_em:
+        return label
+    head, colon, rest = [*re.split(r"(：|: )", label, maxsplit=1), "", ""][:3]
+    if colon and _text_width_pt(head + colon, 1.0) <= width_em:
+        return (head + colon).rstrip() + "\n" + _wrap(rest, width_em)
     lines, line = [], ""
-    for tok in tokens:
+    for tok in _TOKEN.findall(label):
         if line.strip() and _text_width_pt(line + tok, 1.0) > width_em and not tok.isspace():
             lines.append(line.rstrip())
             line = ""
@@ -354,17 +365,22 @@ def _finish(c: _Canvas, results: Results, title: str) -> bytes:
     _north_arrow(c, results)
     fig, layout = c.fig, c.layout
     fig_w, fig_h = layout.fig_size_in
-    fig.text(layout.map_w_in / 2 / fig_w if layout.landscape else 0.5, 1 - 0.22 / fig_h, title,
-             ha="center", va="center", fontsize=13, fontweight="bold")
     handles = [h for h, _ in c.entries]
-    labels = [_wrap(label, 15 if layout.landscape else 18) for _, label in c.entries]
+    labels = [_wrap(label, 16.5 if layout.landscape else 18) for _, label in c.entries]
     kw: dict[str, Any] = {"fontsize": 8.5, "frameon": False, "handlelength": 1.8,
                           "title": c.t("legend"), "title_fontsize": 9.5, "alignment": "left",
                           "labelspacing": 0.7}
-    if layout.landscape:
-        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(
-            (layout.map_w_in + 0.15) / fig_w, 0.5), **kw)
+    if layout.landscape:  # the column at the right: title, then the legend
+        x = (layout.map_w_in + 0.15) / fig_w
+        lines = _wrap(title, 13)
+        fig.text(x, 1 - 0.12 / fig_h, lines, ha="left", va="top", fontsize=13,
+                 fontweight="bold", linespacing=1.3)
+        top = 0.12 + (lines.count("\n") + 1) * 0.26 + 0.25
+        fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(x - 0.1 / fig_w,
+                                                                      1 - top / fig_h), **kw)
     else:
+        fig.text(0.5, 1 - 0.22 / fig_h, title, ha="center", va="center", fontsize=13,
+                 fontweight="bold")
         fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0),
                    ncol=min(4, math.ceil(len(handles) / 3)), columnspacing=1.2, **kw)
     c.ax.text(0.995, 0.005, c.t("attribution"), transform=c.ax.transAxes, ha="right",
