@@ -191,8 +191,10 @@ def batch_lines(res: BatchResult) -> list[str]:
 
 
 def _say(*lines: str) -> None:
+    # flushed: a line such as serve's address must reach a pipe (a supervisor, a test) at once,
+    # not when Python's block buffer fills
     for line in lines:
-        print(line)
+        print(line, flush=True)
 
 
 # --- subcommands -------------------------------------------------------------------------------
