@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 
@@ -10,17 +9,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from coverage import siting
 from coverage.errors import SolverError
 from coverage.siting import (
     RANKING_COLUMNS,
+    MilpModel,
+    _bnb,
     greedy_ranking,
     plan_sites,
     ranking_table,
     solve_mclp,
+    solve_milp,
     solve_set_cover,
 )
+from coverage.siting._problem import _undominated_rows
 
 # --- helpers ------------------------------------------------------------------------------------
 
@@ -296,40 +300,31 @@ def test_bad_arguments_raise_value_error():
 
 
 def test_solver_status_is_checked(monkeypatch):
-    """A MIP that does not prove its optimum raises (or, when accepted, says time_limit)."""
-    real = siting._highs_run
-
-    def fake(status):
-        def run(model, **kw):
-            r = real(model, **kw)
-            if model.integer is None:  # a weaker LP bound: only branch-and-bound could prove
-                x = r.x.copy()
-                x[len(model.c):] = 0.0  # no reduced-cost fixing either
-                return dataclasses.replace(r, objective=r.objective - 10.0, x=x)
-            return dataclasses.replace(r, status=status,
-                                       x=None if status == "infeasible" else r.x)
-        return run
-
-    args = (sp.csr_array(TRAP), TRAP_DEMAND, TRAP_COVERED, 2)
-    monkeypatch.setattr(siting, "_highs_run", fake("infeasible"))
-    with pytest.raises(SolverError, match="infeasible"):
-        solve_mclp(*args)
-    monkeypatch.setattr(siting, "_highs_run", fake("time_limit"))
+    """An LP failure raises; the time limit raises, or, when accepted, says time_limit."""
+    a, demand, covered = _instance(7, n_cand=30, n_comp=60)
+    args = (sp.csr_array(a), demand, covered, 3)
+    assert solve_mclp(*args).demand_covered < solve_mclp(*args[:3], 30).demand_covered
     with pytest.raises(SolverError, match="time_limit_s"):
-        solve_mclp(*args)
-    res = solve_mclp(*args, accept_time_limit=True)
+        solve_mclp(*args, time_limit_s=0.0)
+    res = solve_mclp(*args, time_limit_s=0.0, accept_time_limit=True)
     assert res.status == "time_limit" and not res.is_optimal
-    assert res.demand_covered == 6.0
+    # the incumbent (greedy improved by swaps) is returned, and covers what it claims
+    assert res.demand_covered == pytest.approx(_covered_demand(a, demand, covered, res.selected))
+    assert res.n_sites == 3
+    monkeypatch.setattr(_bnb.CoverLP, "solve", lambda self, lo, hi, cutoff: ("Solve error",
+                                                                             None, None))
+    with pytest.raises(SolverError, match="Solve error"):
+        solve_mclp(*args)
 
 
 def test_model_reduction_drops_contained_and_duplicate_candidates():
     a = sp.csr_array(
         np.array([[1, 1, 0], [1, 1, 0], [1, 0, 0], [0, 0, 1], [0, 0, 0], [0, 1, 1]], dtype=float)
     )
-    assert siting._undominated_rows(a).tolist() == [0, 5]  # {2} is inside {1, 2}
+    assert _undominated_rows(a).tolist() == [0, 5]  # {2} is inside {1, 2}
     # candidate 3 ({2}) is contained in 5 ({1, 2})
     a2 = sp.csr_array(np.array([[1, 1, 0], [0, 0, 1], [0, 1, 1]], dtype=float))
-    assert siting._undominated_rows(a2).tolist() == [0, 2]
+    assert _undominated_rows(a2).tolist() == [0, 2]
 
 
 # --- table ------------------------------------------------------------------------------------
@@ -387,3 +382,63 @@ def test_agrees_with_spopt_mclp():
         spopt_obj = float(pulp.value(model.problem.objective))
         ours = solve_mclp(sp.csr_array(a), demand, covered, k)
         assert ours.demand_covered == pytest.approx(spopt_obj, abs=1e-6), seed
+
+
+# --- the branch and bound against brute force and against HiGHS's own MILP ------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n_cand=st.integers(1, 9), n_comp=st.integers(1, 14),
+       k=st.integers(1, 5), integer=st.booleans())
+def test_branch_and_bound_matches_brute_force(seed, n_cand, n_comp, k, integer):
+    rng = np.random.default_rng(seed)
+    a = rng.random((n_cand, n_comp)) < rng.uniform(0.1, 0.6)
+    demand = rng.integers(0, 30, n_comp).astype(float)
+    if not integer:
+        demand *= rng.uniform(0.3, 1.7, n_comp)
+    covered = rng.random(n_comp) < 0.2
+    opt = solve_mclp(sp.csr_array(a), demand, covered, k)
+    assert opt.status == "optimal"
+    assert opt.demand_covered == pytest.approx(brute_force_mclp(a, demand, covered, k),
+                                               rel=1e-12, abs=1e-9)
+    assert opt.demand_covered == pytest.approx(_covered_demand(a, demand, covered, opt.selected))
+    assert opt.n_sites <= k
+    reachable = demand[covered | a.any(axis=0)].sum()
+    res = solve_set_cover(sp.csr_array(a), demand, covered, 0.8)
+    assert res.n_sites == brute_force_min_sites(a, demand, covered, 0.8 * reachable)
+
+
+def _highs_mclp(a: np.ndarray, demand: np.ndarray, covered: np.ndarray, k: int) -> float:
+    """The textbook MCLP MILP solved by HiGHS itself (an independent exact answer)."""
+    keep = ~covered & a.any(axis=0) & (demand > 0)
+    sub = sp.csr_array(a[:, keep].T.astype(float))  # (compounds, sites)
+    n_site, n_comp = a.shape[0], int(keep.sum())
+    rows = sp.vstack([sp.hstack([-sub, sp.identity(n_comp)]),
+                      sp.hstack([sp.csr_array(np.ones((1, n_site))),
+                                 sp.csr_array((1, n_comp))])], format="csr")
+    model = MilpModel(np.concatenate([np.zeros(n_site), -demand[keep]]), rows,
+                      np.full(n_comp + 1, -np.inf), np.concatenate([np.zeros(n_comp), [k]]),
+                      np.zeros(n_site + n_comp), np.ones(n_site + n_comp),
+                      np.concatenate([np.ones(n_site, bool), np.zeros(n_comp, bool)]))
+    run = solve_milp(model, what="reference MCLP", gaps=(0.0, 1e-7))
+    return float(demand[covered].sum() - run.objective)
+
+
+@pytest.mark.parametrize(("seed", "shape", "ks"), [
+    (seed, shape, ks) for seed in range(3)
+    for shape, ks in (((120, 500, 1.6), (10, 13)), ((100, 400, 2.2), (7, 10)))])
+def test_branch_and_bound_matches_highs_milp_on_larger_instances(seed, shape, ks):
+    """Instances that branch (up to ~70 nodes): sites and compounds in a 10 x 10 square, a
+    site covering the compounds within a radius, as in the benchmark."""
+    n_site, n_comp, radius = shape
+    rng = np.random.default_rng(100 + seed)
+    sites, comps = rng.uniform(0, 10, (n_site, 2)), rng.uniform(0, 10, (n_comp, 2))
+    a = np.linalg.norm(sites[:, None] - comps[None], axis=2) < radius
+    demand = np.round(rng.lognormal(4.0, 0.7, n_comp))
+    covered = rng.random(n_comp) < 0.1
+    for k in ks:
+        ours = solve_mclp(sp.csr_array(a), demand, covered, k)
+        assert ours.status == "optimal"
+        assert ours.demand_covered == pytest.approx(_highs_mclp(a, demand, covered, k), abs=1e-6)
+        assert ours.demand_covered == pytest.approx(
+            _covered_demand(a, demand, covered, ours.selected))

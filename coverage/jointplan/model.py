@@ -47,8 +47,8 @@ symmetric in them, so this is exact); a pool reached by a single unlimited space
 else becomes that space's objective weight. Without any finite capacity the model *is* the
 maximal covering location problem of :mod:`coverage.siting` with the two sharing constraints
 added (spaces dominated by another space cannot be dropped here: the better space may be
-taken by another category). HiGHS solves it exactly through :func:`coverage.siting`'s MILP
-helper (status checked, relative gap 1e-9).
+taken by another category). HiGHS solves it exactly through :func:`coverage.siting.solve_milp`,
+the package's MILP wrapper (status checked, relative gap 1e-9).
 
 Once the spaces are chosen, who is served by whom is a linear programme per category
 (:func:`assign`): first the most demand served, then, among assignments serving that much,
@@ -59,6 +59,7 @@ nearest one".
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -67,10 +68,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, linprog
+from scipy.optimize import linprog
 
 from ..errors import SolverError
-from ..siting import _run_milp
+from ..siting import MilpModel, solve_milp
 
 __all__ = [
     "Assignment",
@@ -319,22 +320,28 @@ class _Builder:
         """Most served demand; among such plans, most demand within reach (two MILPs)."""
         n = len(self.obj)
         a = sp.csr_array((self.vals, (self.rows, self.cols)), shape=(len(self.row_lb), n))
-        constraints = [LinearConstraint(a, np.array(self.row_lb), np.array(self.row_ub))]
-        bounds = Bounds(np.asarray(self.lb), np.asarray(self.ub))
+        model = MilpModel(np.zeros(n), a, np.array(self.row_lb), np.array(self.row_ub),
+                          np.asarray(self.lb), np.asarray(self.ub),
+                          np.asarray(self.integer, dtype=bool))
         served = np.asarray(self.obj)
-        # milp minimises: negate the demand
-        x, status = _run_milp(-served, constraints, np.asarray(self.integer), bounds,
-                              time_limit_s, accept_time_limit, "joint plan")
+        # the MILP minimises: negate the demand
+        first = solve_milp(dataclasses.replace(model, c=-served), what="joint plan",
+                           time_limit_s=time_limit_s, accept_time_limit=accept_time_limit)
+        assert first.x is not None  # solve_milp raises when there is no solution
         covered = np.asarray(self.obj2)
         if np.array_equal(covered, served):  # no capacities: within reach = served
-            return x, status
-        best = float(served @ x)
-        keep = LinearConstraint(sp.csr_array(served[None, :]),
-                                best - _LP_REL_TOL * max(1.0, best), np.inf)
-        x2, status2 = _run_milp(-covered, [*constraints, keep], np.asarray(self.integer),
-                                bounds, time_limit_s, accept_time_limit,
-                                "joint plan (most demand within reach)")
-        return x2, next((s for s in (status, status2) if s != "optimal"), "optimal")
+            return first.x, first.status
+        best = float(served @ first.x)
+        keep = sp.vstack([a, sp.csr_array(served[None, :])], format="csr")
+        second = solve_milp(
+            dataclasses.replace(model, c=-covered, rows=keep,
+                                row_lo=np.append(model.row_lo, best - _LP_REL_TOL * max(1.0, best)),
+                                row_hi=np.append(model.row_hi, np.inf)),
+            what="joint plan (most demand within reach)", time_limit_s=time_limit_s,
+            accept_time_limit=accept_time_limit)
+        assert second.x is not None
+        return second.x, next((s for s in (first.status, second.status) if s != "optimal"),
+                              "optimal")
 
 
 def _pools(cat: PlanCategory, spaces: np.ndarray) -> tuple[list[tuple[bytes, bytes, bytes]],
