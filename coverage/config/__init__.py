@@ -21,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .constants import (
+from ..constants import (
     COORD_SYSTEMS,
     DEFAULT_CANDIDATE_SPACING_M,
     DEFAULT_ISOCHRONE_BUFFER_M,
@@ -30,8 +30,8 @@ from .constants import (
     DEFAULT_SPEED_M_S,
     SPEED_RANGE_M_S,
 )
-from .errors import ConfigError, Problem
-from .io import read_toml
+from ..errors import ConfigError, Problem
+from ..io import read_toml
 
 __all__ = [
     "COORD_SYSTEMS",

@@ -47,8 +47,8 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
-from .errors import InputError, Problem
-from .io import (
+from ..errors import InputError, Problem
+from ..io import (
     remove_path,
     remove_stale_temp,
     replace_folder,
@@ -65,11 +65,11 @@ else:
     import fcntl
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import AreaConfig
-    from .inputs import StudyInputs
-    from .jointplan.stage import PlanOutcome
-    from .pipeline import CoverageTables
-    from .planning import SitingOutcome
+    from ..config import AreaConfig
+    from ..inputs import StudyInputs
+    from ..jointplan.stage import PlanOutcome
+    from ..pipeline import CoverageTables
+    from ..planning import SitingOutcome
 
 __all__ = [
     "KNOWN_OUTPUTS",
@@ -187,8 +187,8 @@ def write_coverage_files(result: CoverageTables, folder: str | Path,
     }
     for key, iso in result.isochrones.items():
         layers[f"isochrones_{key}"] = iso
-    from .network import street_lines
-    from .pipeline import CoverageResult
+    from ..network import street_lines
+    from ..pipeline import CoverageResult
 
     if isinstance(result, CoverageResult):  # a tiled run keeps no network
         layers["streets"] = street_lines(result.network)
@@ -234,7 +234,7 @@ def _scenarios(config: AreaConfig, siting: SitingOutcome | None,
     """scenarios.csv: siting's rows, with the joint plan's when it ran."""
     if plan is None:
         return None if siting is None else siting.scenarios
-    from .jointplan.stage import scenario_table
+    from ..jointplan.stage import scenario_table
 
     return scenario_table(None if siting is None else siting.scenarios, plan, config)
 
@@ -689,7 +689,7 @@ class RunWriter:
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return str(__version__)
 

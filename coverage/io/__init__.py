@@ -63,7 +63,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from .errors import ConfigError, InputError, Problem, format_rows
+from ..errors import ConfigError, InputError, Problem, format_rows
 
 if sys.version_info >= (3, 11):
     import tomllib
