@@ -292,7 +292,7 @@ def test_bad_value(tmp_path: Path, where: str, value: Any, field: str,
 
 
 def test_every_key_has_a_good_and_a_bad_case() -> None:
-    from coverage.config import _SECTIONS
+    from coverage.config.sections import SECTIONS
 
     def name(where: str) -> str:
         section, key = where.split(".")
@@ -301,7 +301,7 @@ def test_every_key_has_a_good_and_a_bad_case() -> None:
 
     good = {name(w) for w, *_ in GOOD}
     bad = {name(w) for w, *_ in BAD}
-    for s in _SECTIONS.values():
+    for s in SECTIONS.values():
         if s.name == "proposed":  # the same keys as facilities
             continue
         for key in s.required_keys | s.optional_keys:

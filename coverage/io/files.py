@@ -60,7 +60,6 @@ def _fail(file: str, problem: str, fix: str, *, row: int | None = None,
     return InputError([Problem(file, row, field, problem, fix)])
 
 
-
 def _check_file(path: Path, file: str) -> None:
     """An :class:`InputError` unless ``path`` exists and is not a folder."""
     if not path.exists():
@@ -80,7 +79,6 @@ def _read_bytes(path: Path, file: str) -> bytes:
     except OSError as exc:
         raise _fail(file, f"cannot read the file ({exc.strerror})",
                     "check the path and its permissions") from None
-
 
 
 # --- atomic writers -----------------------------------------------------------------------
@@ -215,7 +213,6 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return path
-
 
 
 # --- hashing and TOML ---------------------------------------------------------------------

@@ -85,7 +85,6 @@ def _decode(raw: bytes, file: str) -> str:
         ) from None
 
 
-
 def _csv_rows(text: str, file: str) -> list[list[str]]:
     """CSV text -> non-blank rows of stripped cells (header first)."""
     try:
