@@ -259,7 +259,7 @@ def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path, library):
 
 
 def test_full_disk_exits_2_saying_so_and_changes_nothing(run_copy, monkeypatch, capsys):
-    import coverage.outputs as outputs
+    import coverage.outputs.write as outputs  # where write_coverage_files looks up write_gpkg
 
     out, _ = run_copy
     before = snapshot(out)

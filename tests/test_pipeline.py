@@ -161,7 +161,7 @@ def test_write_coverage_is_atomic(sample_result, tmp_path, monkeypatch):
     out = tmp_path / "out"
     write_coverage(sample_result, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    import coverage.outputs as outputs
+    import coverage.outputs.write as outputs  # where write_coverage_files looks up write_gpkg
 
     def boom(path, layers, **kwargs):
         raise RuntimeError("disk full")

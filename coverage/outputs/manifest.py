@@ -1,0 +1,181 @@
+"""The run's manifest, ``OUT/manifest.json``: which files a run wrote, from which config.
+
+* ``state``: ``complete``, or ``writing`` during the few renames of a commit (a process killed
+  then leaves the folder marked incomplete, and :func:`coverage.results.read_results` refuses
+  it);
+* ``run_id``: a digest of the run's files, so the same inputs give the same manifest;
+* ``files``: every file of the run with its size and SHA-256 (a truncated or edited result is
+  recognised), and ``external`` the files outside ``OUT`` (the map) relative to ``OUT``;
+* ``config``: what of the config the results depend on (:func:`config_fingerprint`), so results
+  that no longer match the config are refused (:func:`manifest_problems`) instead of drawn from
+  half a table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Problem
+from ..io import sha256_file, write_text
+from .folder import LOCK_NAME, lock_output
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..config import AreaConfig
+
+__all__ = [
+    "MANIFEST",
+    "RESULT_FILES",
+    "config_fingerprint",
+    "manifest_problems",
+    "read_manifest",
+    "seal_run",
+]
+
+MANIFEST = "manifest.json"
+"""The run's manifest in the output folder (see the module docstring)."""
+
+RESULT_FILES = ("compounds.csv", "summary.csv", "islands.csv", "coverage.gpkg", "sites.csv",
+                "scenarios.csv", "plan.csv", "utilisation.csv", "served.csv")
+"""The results contract's files: :func:`coverage.results.read_results` checks these."""
+
+STAGE_STEM = "run"
+"""Stem of a run's staging folders (:func:`coverage.io.temp_path` names them
+``OUT/.run.<hex>.tmp/``)."""
+
+
+def config_fingerprint(config: AreaConfig) -> dict[str, Any]:
+    """What of the config a run's results depend on (stored in the manifest)."""
+    return {
+        "area": config.name,
+        "crs": config.crs,
+        "max_walk_min": float(config.max_walk_min),
+        "categories": [{"key": c.key, "minutes": float(c.minutes),
+                        "speed_m_s": float(c.speed_m_s), "demand": c.demand}
+                       for c in config.categories],
+    }
+
+
+def read_manifest(out_dir: str | Path) -> dict[str, Any] | None:
+    """The manifest of an output folder, or None when it has none (or it cannot be read)."""
+    path = Path(out_dir) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _fingerprint_changes(ran: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    changes = []
+    for key in ("area", "crs", "max_walk_min"):
+        if ran.get(key) != now.get(key):
+            changes.append(f"{key} was {ran.get(key)!r} in the run, is {now.get(key)!r} now")
+    ran_cats = {c["key"]: c for c in ran.get("categories", [])}
+    now_cats = {c["key"]: c for c in now.get("categories", [])}
+    for key in now_cats.keys() - ran_cats.keys():
+        changes.append(f"category '{key}' was added to the config since the run")
+    for key in ran_cats.keys() - now_cats.keys():
+        changes.append(f"category '{key}' was removed from the config since the run")
+    for key in sorted(ran_cats.keys() & now_cats.keys()):
+        for attr in ("minutes", "speed_m_s", "demand"):
+            if ran_cats[key].get(attr) != now_cats[key].get(attr):
+                changes.append(f"category '{key}': {attr} was {ran_cats[key].get(attr)!r} in "
+                               f"the run, is {now_cats[key].get(attr)!r} now")
+    return sorted(changes)
+
+
+def manifest_problems(out_dir: str | Path, config: AreaConfig, *,
+                      files: tuple[str, ...] = RESULT_FILES) -> list[Problem]:
+    """Why the results in ``out_dir`` must not be used with ``config`` (empty: they may).
+
+    Checks that the folder holds a finished run (a manifest in state ``complete``), that each
+    of ``files`` the run wrote is still as written (size and SHA-256), and that the config
+    still matches what the run computed (categories, minutes, speeds, demand, CRS).
+    """
+    out = Path(out_dir)
+    rerun = "run `circle15 run` (or `analyze`) again into this folder"
+    manifest = read_manifest(out)
+    if manifest is None:
+        return [Problem(str(out / MANIFEST), None, None,
+                        "no run manifest: the results were not written by a finished run of "
+                        "this circle15 version", rerun)]
+    if manifest.get("state") != "complete":
+        return [Problem(str(out / MANIFEST), None, None,
+                        "the last run into this folder was interrupted while writing its files",
+                        rerun)]
+    problems = []
+    listed = manifest.get("files", {})
+    for name in files:
+        entry = listed.get(name)
+        path = out / name
+        if entry is None:
+            if path.exists():
+                problems.append(Problem(str(path), None, None,
+                                        "this file is not from the folder's last run", rerun))
+            continue
+        if not path.is_file():
+            problems.append(Problem(str(path), None, None, "missing: it was deleted after the "
+                                    "run", rerun))
+        elif path.stat().st_size != entry.get("bytes") or sha256_file(path) != entry.get(
+                "sha256"):
+            problems.append(Problem(str(path), None, None, "changed since the run (truncated "
+                                    "or edited)", rerun))
+    changes = _fingerprint_changes(manifest.get("config", {}), config_fingerprint(config))
+    problems += [Problem(str(config.source), None, None,
+                         f"the results in {out} were computed with another config: {c}", rerun)
+                 for c in changes]
+    return problems
+
+
+def seal_run(out_dir: str | Path, config: AreaConfig) -> Path:
+    """Record the files now in ``out_dir`` as one finished run of ``config`` (a manifest).
+
+    For results written by other means (a test fixture, a converter): whatever the folder holds
+    is from then on checked against the manifest like a run's output.
+    """
+    out = Path(out_dir)
+    with lock_output(out):
+        files = _file_entries(out, _relative_files(out))
+        manifest = {"circle15": _version(), "config": config_fingerprint(config),
+                    "external": {}, "files": files, "run_id": _run_id(files, {}),
+                    "state": "complete"}
+        _write_manifest(out, manifest)
+    return out / MANIFEST
+
+
+def _file_entries(folder: Path, names: list[str]) -> dict[str, dict[str, Any]]:
+    return {name: {"bytes": (folder / name).stat().st_size,
+                   "sha256": sha256_file(folder / name)} for name in names}
+
+
+def _run_id(files: Mapping[str, Mapping[str, Any]],
+            external: Mapping[str, Mapping[str, Any]]) -> str:
+    h = hashlib.sha256()
+    for name, entry in sorted({**files, **external}.items()):
+        h.update(f"{name}\0{entry['sha256']}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _write_manifest(out: Path, manifest: Mapping[str, Any]) -> None:
+    write_text(out / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1,
+                                          sort_keys=True) + "\n")
+
+
+def _is_ours(name: str) -> bool:
+    return name in (LOCK_NAME, MANIFEST) or name.startswith(f".{STAGE_STEM}.")
+
+
+def _relative_files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if p.is_file() and not _is_ours(p.name))
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return str(__version__)
+
