@@ -225,8 +225,9 @@ def read_results(out_dir: str | Path, config: AreaConfig) -> Results:
         When the folder holds no results (no ``coverage.gpkg`` or ``summary.csv``), or results
         that must not be used with ``config`` (see
         :func:`coverage.outputs.manifest_problems`): an unfinished or interrupted run, a
-        result file changed since the run (e.g. a truncated compounds.csv), or a config whose
-        categories, minutes, speeds, demand or CRS differ from the run's.
+        result file changed since the run (e.g. a truncated compounds.csv), or a config, input
+        file or scenario that no longer gives these results
+        (:func:`coverage.outputs.config_fingerprint`).
     """
     import pyogrio
 

@@ -332,6 +332,75 @@ def test_map_and_report_refuse_results_of_another_config(run_copy, sample_copy, 
     _refused(out, cfg, tmp_path, "minutes was 15.0 in the run, is 14.0 now")
 
 
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# Everything that changes results, changed in a copy of the study area after the run: map and
+# report refuse the run's results, naming the change and saying to run again.
+STALE = [
+    ("[plan] table", "area.toml", "[plan]\n", "[plan]\ntime_limit_s = 30\n",
+     "plan.time_limit_s was 60.0 in the run, is 30.0 now"),
+    ("[plan] categories", "area.toml", '"elderly_centre", "psych_station"]',
+     '"elderly_centre"]', "plan.categories was"),
+    ("category capacity", "area.toml", "capacity = 3000 ", "capacity = 2500 ",
+     "category 'elderly_station': capacity was 3000.0 in the run, is 2500.0 now"),
+    ("category min_floor_area_m2", "area.toml", "min_floor_area_m2 = 800 ",
+     "min_floor_area_m2 = 700 ",
+     "category 'elderly_centre': min_floor_area_m2 was 800.0 in the run, is 700.0 now"),
+    ("category weight", "area.toml", 'key = "psych_station"\n',
+     'key = "psych_station"\nweight = 2.0\n',
+     "category 'psych_station': weight was 1.0 in the run, is 2.0 now"),
+    ("candidates' floor areas", "candidates.csv", "candidate,,180,", "candidate,,120,",
+     "the candidates file changed since the run"),
+    ("facilities' capacities", "facilities.csv", "existing,4150,", "existing,4000,",
+     "the facilities[0] file changed since the run"),
+]
+
+
+@pytest.mark.parametrize("case", STALE, ids=lambda c: c[0])
+def test_map_and_report_refuse_results_the_config_no_longer_gives(case, run_copy, sample_copy,
+                                                                 tmp_path):
+    _, file, old, new, says = case
+    out, _ = run_copy
+    _replace(sample_copy / file, old, new)
+    _refused(out, sample_copy / "area.toml", tmp_path, says, "again into this folder")
+
+
+def test_map_and_report_refuse_results_of_a_changed_scenario(run_copy, tmp_path):
+    from coverage.config import load_config
+    from coverage.outputs import SCENARIO_FILES, seal_run
+
+    out, _ = run_copy
+    toml, sites = (out / name for name in SCENARIO_FILES)
+    toml.write_text('[scenario]\nname = "a"\narea = "回天地区"\n', encoding="utf-8")
+    sites.write_text('{"type": "FeatureCollection", "features": []}\n', encoding="utf-8")
+    seal_run(out, load_config(SAMPLE))  # the results of this scenario, as a scenario run has
+    assert read_manifest(out)["config"]["scenario"].keys() == set(SCENARIO_FILES)
+    sites.write_text('{"type": "FeatureCollection", "features": [ ]}\n', encoding="utf-8")
+    _refused(out, SAMPLE / "area.toml", tmp_path, "the scenario's sites.geojson changed",
+             "--scenario")
+
+
+def test_a_run_records_the_scenario_it_computed(sample_config, tmp_path):
+    from coverage.outputs import SCENARIO_FILES, open_run
+
+    for out, inside in ((tmp_path / "elsewhere", False), (tmp_path / "scenario", True)):
+        out.mkdir()
+        if inside:  # the scenario's own folder: its files are there before the run
+            (out / SCENARIO_FILES[0]).write_text("[scenario]\n", encoding="utf-8")
+        with open_run(out, config=sample_config) as run:
+            if not inside:  # results elsewhere carry a copy of the scenario's files
+                (run.dir / SCENARIO_FILES[0]).write_text("[scenario]\n", encoding="utf-8")
+        recorded = read_manifest(out)["config"]["scenario"]
+        assert list(recorded) == [SCENARIO_FILES[0]]
+    with open_run(tmp_path / "plain", config=sample_config):
+        pass
+    assert read_manifest(tmp_path / "plain")["config"]["scenario"] == {}
+
+
 def test_map_and_report_refuse_an_interrupted_commit(run_copy, tmp_path):
     out, _ = run_copy
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))

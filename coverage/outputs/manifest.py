@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -24,14 +25,16 @@ from ..io import sha256_file, write_text
 from .folder import LOCK_NAME, lock_output
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..config import AreaConfig
+    from ..config import AreaConfig, PointSource
 
 __all__ = [
     "MANIFEST",
     "RESULT_FILES",
+    "SCENARIO_FILES",
     "config_fingerprint",
     "manifest_problems",
     "read_manifest",
+    "scenario_digests",
     "seal_run",
 ]
 
@@ -42,21 +45,94 @@ RESULT_FILES = ("compounds.csv", "summary.csv", "islands.csv", "coverage.gpkg", 
                 "scenarios.csv", "plan.csv", "utilisation.csv", "served.csv")
 """The results contract's files: :func:`coverage.results.read_results` checks these."""
 
+SCENARIO_FILES = ("scenario.toml", "sites.geojson")
+"""A what-if scenario's files (:mod:`coverage.serve.scenario`): its walks, then its sites."""
+
 STAGE_STEM = "run"
 """Stem of a run's staging folders (:func:`coverage.io.temp_path` names them
 ``OUT/.run.<hex>.tmp/``)."""
 
 
 def config_fingerprint(config: AreaConfig) -> dict[str, Any]:
-    """What of the config a run's results depend on (stored in the manifest)."""
+    """Everything of the config that changes a run's results (stored in the manifest).
+
+    The study area (name, CRS, units kept, layers), the walk limits, each category's walk,
+    demand, new sites, minimum floor area, capacity and weight, the candidate generation, the
+    ``[plan]`` table, and the content (SHA-256) and reading options of every input file (so an
+    edited candidates or facilities file, with its floor areas and capacities, counts). Not in
+    it: labels and sources (the map and report take them from the config as it is) and
+    ``tiles`` (tiled and untiled results are identical).
+    """
+    plan = config.plan
     return {
         "area": config.name,
         "crs": config.crs,
+        "units": {"layer": config.boundaries_layer, "name_field": config.name_field,
+                  "names": list(config.unit_names)},
+        "compounds_layer": config.compounds_layer,
         "max_walk_min": float(config.max_walk_min),
+        "max_snap_m": float(config.max_snap_m),
+        "isochrone_buffer_m": float(config.isochrone_buffer_m),
+        "candidates": {"generate": config.generate_candidates,
+                       "spacing_m": float(config.candidate_spacing_m)},
+        "plan": None if plan is None else {
+            "categories": list(plan.categories), "given_proposed": plan.given_proposed,
+            "time_limit_s": float(plan.time_limit_s)},
+        "inputs": _input_files(config),
         "categories": [{"key": c.key, "minutes": float(c.minutes),
-                        "speed_m_s": float(c.speed_m_s), "demand": c.demand}
+                        "speed_m_s": float(c.speed_m_s), "demand": c.demand,
+                        "new_sites": c.new_sites,
+                        "min_floor_area_m2": float(c.min_floor_area_m2),
+                        "capacity": None if c.capacity is None else float(c.capacity),
+                        "weight": float(c.weight)}
                        for c in config.categories],
     }
+
+
+def _input_files(config: AreaConfig) -> dict[str, dict[str, Any]]:
+    """Each input file by its role (``facilities[0]``): SHA-256 and how it is read."""
+    sources: dict[str, PointSource | Path | None] = {
+        "boundaries": config.boundaries, "network": config.network,
+        "compounds": config.compounds, "gates": config.gates,
+        **{f"facilities[{i}]": s for i, s in enumerate(config.facilities)},
+        **{f"proposed[{i}]": s for i, s in enumerate(config.proposed)},
+        "candidates": config.candidates,
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for role, source in sources.items():
+        if source is None:
+            continue
+        if isinstance(source, Path):
+            out[role] = {"sha256": _file_digest(source)}
+        else:
+            out[role] = {"sha256": _file_digest(source.path), "coords": source.coords,
+                         "layer": source.layer, "sheet": source.sheet}
+    return out
+
+
+def _file_digest(path: Path) -> str | None:
+    """SHA-256 of a file (None when it is missing), computed once per file version."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _cached_digest(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_digest(path: str, size: int, mtime_ns: int) -> str:
+    """The size and modification time are part of the key: a changed file is hashed again."""
+    return sha256_file(path)
+
+
+def scenario_digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of the what-if scenario's files in ``folder`` (empty when it holds none).
+
+    A run of a scenario (``circle15 run CONFIG --scenario DIR``) has them in its output folder:
+    the scenario's own folder, or a copy beside results written elsewhere.
+    """
+    return {name: sha256_file(folder / name) for name in SCENARIO_FILES
+            if (folder / name).is_file()}
 
 
 def read_manifest(out_dir: str | Path) -> dict[str, Any] | None:
@@ -69,11 +145,31 @@ def read_manifest(out_dir: str | Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _flat(value: Any, prefix: str) -> dict[str, Any]:
+    """Nested tables as dotted keys (``plan.time_limit_s``)."""
+    if not isinstance(value, Mapping):
+        return {prefix: value}
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        out.update(_flat(item, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def _change(key: str, ran: Any, now: Any) -> str:
+    if key.startswith("inputs.") and key.endswith(".sha256"):
+        role = key.removeprefix("inputs.").removesuffix(".sha256")
+        return f"the {role} file changed since the run"
+    if key.startswith("scenario."):
+        return f"the scenario's {key.removeprefix('scenario.')} changed since the run"
+    return f"{key} was {ran!r} in the run, is {now!r} now"
+
+
 def _fingerprint_changes(ran: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
-    changes = []
-    for key in ("area", "crs", "max_walk_min"):
-        if ran.get(key) != now.get(key):
-            changes.append(f"{key} was {ran.get(key)!r} in the run, is {now.get(key)!r} now")
+    ran_flat = _flat({k: v for k, v in ran.items() if k != "categories"}, "")
+    now_flat = _flat({k: v for k, v in now.items() if k != "categories"}, "")
+    changes = [_change(key, ran_flat.get(key), now_flat.get(key))
+               for key in sorted(ran_flat.keys() | now_flat.keys())
+               if ran_flat.get(key) != now_flat.get(key)]
     ran_cats = {c["key"]: c for c in ran.get("categories", [])}
     now_cats = {c["key"]: c for c in now.get("categories", [])}
     for key in now_cats.keys() - ran_cats.keys():
@@ -81,7 +177,7 @@ def _fingerprint_changes(ran: Mapping[str, Any], now: Mapping[str, Any]) -> list
     for key in ran_cats.keys() - now_cats.keys():
         changes.append(f"category '{key}' was removed from the config since the run")
     for key in sorted(ran_cats.keys() & now_cats.keys()):
-        for attr in ("minutes", "speed_m_s", "demand"):
+        for attr in sorted(ran_cats[key].keys() | now_cats[key].keys()):
             if ran_cats[key].get(attr) != now_cats[key].get(attr):
                 changes.append(f"category '{key}': {attr} was {ran_cats[key].get(attr)!r} in "
                                f"the run, is {now_cats[key].get(attr)!r} now")
@@ -94,7 +190,8 @@ def manifest_problems(out_dir: str | Path, config: AreaConfig, *,
 
     Checks that the folder holds a finished run (a manifest in state ``complete``), that each
     of ``files`` the run wrote is still as written (size and SHA-256), and that the config
-    still matches what the run computed (categories, minutes, speeds, demand, CRS).
+    still matches what the run computed (:func:`config_fingerprint`, and the scenario's files
+    when the run was of a scenario: :func:`scenario_digests`).
     """
     out = Path(out_dir)
     rerun = "run `circle15 run` (or `analyze`) again into this folder"
@@ -124,9 +221,13 @@ def manifest_problems(out_dir: str | Path, config: AreaConfig, *,
                 "sha256"):
             problems.append(Problem(str(path), None, None, "changed since the run (truncated "
                                     "or edited)", rerun))
-    changes = _fingerprint_changes(manifest.get("config", {}), config_fingerprint(config))
+    now = {**config_fingerprint(config), "scenario": scenario_digests(out)}
+    changes = _fingerprint_changes(manifest.get("config") or {}, now)
+    scenario_rerun = (f"rerun the scenario: `circle15 run {config.source} --scenario {out}`, "
+                      "or restore its files")
     problems += [Problem(str(config.source), None, None,
-                         f"the results in {out} were computed with another config: {c}", rerun)
+                         f"the results in {out} were computed with another config: {c}",
+                         scenario_rerun if c.startswith("the scenario's") else rerun)
                  for c in changes]
     return problems
 
@@ -140,7 +241,8 @@ def seal_run(out_dir: str | Path, config: AreaConfig) -> Path:
     out = Path(out_dir)
     with lock_output(out):
         files = _file_entries(out, _relative_files(out))
-        manifest = {"circle15": _version(), "config": config_fingerprint(config),
+        fingerprint = {**config_fingerprint(config), "scenario": scenario_digests(out)}
+        manifest = {"circle15": _version(), "config": fingerprint,
                     "external": {}, "files": files, "run_id": _run_id(files, {}),
                     "state": "complete"}
         _write_manifest(out, manifest)

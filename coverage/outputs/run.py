@@ -29,6 +29,7 @@ from .manifest import (
     _write_manifest,
     config_fingerprint,
     read_manifest,
+    scenario_digests,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,6 +98,8 @@ class RunWriter:
         else:
             files = _file_entries(self.dir, staged)
             fingerprint = self.fingerprint
+            if fingerprint is not None:
+                fingerprint = {**fingerprint, "scenario": self._scenario(previous)}
         manifest = {"circle15": _version(), "config": fingerprint, "external": external,
                     "files": files, "run_id": _run_id(files, external)}
         _write_manifest(self.out, {**manifest, "state": "writing"})
@@ -111,6 +114,15 @@ class RunWriter:
             remove_path(self.dir)
         log.info("run %s written to %s (%d files)", manifest["run_id"], self.out, len(files))
         return [self.out / n for n in files] + list(self._external)
+
+    def _scenario(self, previous: Mapping[str, Any]) -> dict[str, str]:
+        """The digests of the scenario this run computed: its files written with the run, or
+        those of the scenario folder the run writes into (not files an earlier run wrote)."""
+        staged = scenario_digests(self.dir)
+        if staged:
+            return staged
+        earlier = previous.get("files", {})
+        return {n: d for n, d in scenario_digests(self.out).items() if n not in earlier}
 
     def add(self, *paths: str | Path) -> None:
         """Extend mode: record files written into ``out`` (they go into the manifest)."""

@@ -47,7 +47,7 @@ from ..constants import SPEED_RANGE_M_S
 from ..errors import InputError, Problem
 from ..inputs import StudyInputs
 from ..io import read_table, read_toml, toml_value, write_text
-from ..outputs import lock_output
+from ..outputs import SCENARIO_FILES, lock_output
 from ..validate import check_duplicate_ids, locate_points, parse_points
 
 __all__ = [
@@ -71,8 +71,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCENARIO_FILE = "scenario.toml"
-SITES_FILE = "sites.geojson"
+SCENARIO_FILE, SITES_FILE = SCENARIO_FILES  # named once: the run manifest hashes them
 SITE_SOURCES = ("added", "proposed", "candidate")
 """Where a site of a plan comes from: placed by hand, a planned station, a candidate space."""
 
