@@ -151,7 +151,7 @@ _T: dict[str, tuple[Any, Any]] = {
     "total_population": ("总人口", "Total population"),
     "file": ("文件", "File"),
     "role": ("用途", "Role"),
-    "modified": ("修改日期", "Modified"),
+    "file_bytes": ("大小（字节）", "Size (bytes)"),
     "role_boundaries": ("单元边界", "Unit boundaries"),
     "role_network": ("步行路网", "Walking network"),
     "role_compounds": ("小区", "Compounds"),

@@ -86,6 +86,36 @@ def test_same_results_same_bytes_and_date_only_when_asked(area, tmp_path, monkey
     assert load_workbook(a / "report.xlsx").properties.modified.year == 2026
 
 
+def test_sources_name_the_inputs_by_content_not_by_date(area, tmp_path):
+    """The sources table gives each input's SHA-256 and size; touching an input (a fresh
+    clone sets every mtime) leaves the report's bytes as they were."""
+    import hashlib
+    import os
+
+    res, _ = area
+    cfg = res.config
+    inputs = [cfg.boundaries, cfg.network, cfg.compounds, *(f.path for f in cfg.facilities)]
+    t = build_tables(res)
+    by_file = t.sources.set_index("文件")
+    facilities = cfg.facilities[0].path
+    row = by_file.loc[str(facilities.relative_to(cfg.folder))]
+    assert row["SHA-256"] == hashlib.sha256(facilities.read_bytes()).hexdigest()
+    assert row["大小（字节）"] == facilities.stat().st_size
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    write_report(res, a)
+    times = {p: os.stat(p) for p in inputs}
+    try:
+        for p in inputs:
+            os.utime(p, (1_000_000_000, 1_000_000_000))  # 2001-09-09
+        write_report(res, b)
+    finally:
+        for p, st in times.items():
+            os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    for name in ("report.html", "report.xlsx"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
 def test_sensitivity_csv_matches_summary(area):
     res, out = area
     write_report(res, out)

@@ -1,13 +1,12 @@
 """The report's tables: one :class:`ReportTables` built from a run's :class:`Results`.
 
 Everything the HTML, the workbook and the PDF show comes from here, with headers already in the
-chosen language. Pure: nothing is read from the results folder (only the input files' dates come
-from the file system).
+chosen language. Pure: nothing is read from the results folder (only the input files' SHA-256 and
+sizes come from the file system).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import pandas as pd
 
 from .._i18n import cat_label, check_lang
 from ..config import AreaConfig
+from ..io import sha256_file
 from ..results import Results
 from ..sensitivity import sensitivity
 from ._labels import tr
@@ -29,10 +29,15 @@ __all__ = ["Beyond", "ReportTables", "SiteBlocks", "build_tables", "method_label
            "scenario_label", "site_points", "site_units"]
 
 
-def _file_date(path: Path | None) -> str:
-    if path is None or not Path(path).exists():
-        return ""
-    return dt.date.fromtimestamp(Path(path).stat().st_mtime).isoformat()
+def _file_identity(path: Path) -> tuple[str, int | str]:
+    """SHA-256 (hex) and size (bytes) of an input file; empty when it is missing.
+
+    The file's bytes, not its modification time: the same inputs give the same report in any
+    clone or copy of the study folder (a checkout sets every mtime to the time of checkout).
+    """
+    if not path.is_file():
+        return "", ""
+    return sha256_file(path), path.stat().st_size
 
 
 def _pct(num: float, den: float) -> float:
@@ -148,8 +153,8 @@ def _area_rows(res: Results, lang: str) -> list[tuple[str, Any]]:
 
 
 def _sources(config: AreaConfig, lang: str) -> pd.DataFrame:
-    """The input files, relative to the config's folder, with their modification dates."""
-    rows: list[tuple[str, str, str]] = []
+    """The input files, relative to the config's folder, with their SHA-256 and size (bytes)."""
+    rows: list[tuple[str, str, str, int | str]] = []
 
     def add(role: str, path: Path | None) -> None:
         if path is None:
@@ -160,7 +165,7 @@ def _sources(config: AreaConfig, lang: str) -> pd.DataFrame:
         except ValueError:
             shown = p.name
         rows.append((tr(role, lang), shown if p.exists() else f"{shown} {tr('missing', lang)}",
-                     _file_date(p)))
+                     *_file_identity(p)))
 
     add("role_boundaries", config.boundaries)
     add("role_network", config.network)
@@ -171,7 +176,8 @@ def _sources(config: AreaConfig, lang: str) -> pd.DataFrame:
         add("role_proposed", f.path)
     if config.candidates is not None:
         add("role_candidates", config.candidates.path)
-    return pd.DataFrame(rows, columns=[tr("role", lang), tr("file", lang), tr("modified", lang)])
+    return pd.DataFrame(rows, columns=[tr("role", lang), tr("file", lang), "SHA-256",
+                                       tr("file_bytes", lang)])
 
 
 def _method(config: AreaConfig, lang: str) -> pd.DataFrame:
