@@ -32,5 +32,5 @@ def osmium_cat(src: Path, dst: Path) -> Path:
             pytest.fail("CI is set but osmium-tool is missing: run `make system-deps`")
         pytest.skip("osmium-tool is not installed (make system-deps)")
     subprocess.run([exe, "cat", str(src), "-o", str(dst), "--overwrite"], check=True,
-                   capture_output=True)
+                   capture_output=True, timeout=300)
     return dst

@@ -202,7 +202,7 @@ def _wait_for_staging(out: Path, proc: subprocess.Popen, timeout: float = 120) -
     while time.perf_counter() - t0 < timeout:
         if any(p.is_file() for s in out.glob(".run.*") for p in s.iterdir()):
             return
-        assert proc.poll() is None, proc.communicate()
+        assert proc.poll() is None, proc.communicate(timeout=60)
         time.sleep(0.02)
     raise AssertionError("the run never started writing")
 

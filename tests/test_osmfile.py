@@ -67,7 +67,7 @@ def test_reading_an_osm_file_does_not_import_osmnx() -> None:
             f"n = load_walk_network({str(STREETS)!r}, 'EPSG:32650'); "
             "print(n.n_edges, 'osmnx' in sys.modules, 'networkx' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+                         check=True, timeout=300).stdout.split()
     assert out == ["3621", "False", "False"]
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _subproc import LineReader
 from pyproj import Transformer
 
 from coverage.cli import main
@@ -654,7 +655,7 @@ def test_save_waits_for_no_run_in_the_folder(client, ws, out_dir):
          "    print('locked', flush=True); time.sleep(60)", str(folder)],
         stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().strip() == "locked"
+        assert LineReader(holder.stdout).wait_for("locked", 60).strip() == "locked"
         r = client.post("/api/scenarios", json={"name": "busy"})
         assert r.status_code == 409 and r.json()["error"] == "in_use", r.text
         assert "another circle15 process" in r.json()["message"]
@@ -680,18 +681,19 @@ def test_circle15_serve_command_serves_until_terminated(tmp_path):
          "--no-browser", "--out", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        url = None
-        for line in proc.stdout:
-            if "open http://" in line:
-                url = line.split("open ", 1)[1].split()[0]
-                break
-        assert url is not None and url.startswith("http://127.0.0.1:") and "token" not in url
+        line = LineReader(proc.stdout).wait_for("open http://", 120)
+        url = line.split("open ", 1)[1].split()[0]
+        assert url.startswith("http://127.0.0.1:") and "token" not in url
         with urllib.request.urlopen(url + "api/version", timeout=30) as resp:
             assert json.loads(resp.read())["version"] == 0
         with urllib.request.urlopen(url, timeout=30) as resp:
             assert b"/static/leaflet.js" in resp.read()
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
     assert proc.returncode in (0, 143), err
     assert "Traceback" not in err
