@@ -58,8 +58,10 @@ def test_html_self_contained_with_charts_maps_and_sections(area):
     text = paths[0].read_text(encoding="utf-8")
     assert not re.search(r"<(script|img|link)[^>]+(src|href)=\"?https?:", text)
     assert not re.search(r"(src|href)=\"(?!data:|#)", text)  # nothing outside the file
-    # heat map, before/after, 2 sensitivity charts; overview + 2 sited categories' maps
-    assert text.count('src="data:image/png;base64,') == 4 + 3
+    # heat map, before/after, 2 sensitivity charts (inline SVG); overview + 2 sited categories'
+    # maps (PNG)
+    assert text.count('<figure class="chart"') == text.count("<svg ") == 4
+    assert text.count('src="data:image/png;base64,') == 3
     assert text.count('<figure class="map"') == 3
     assert 'id="map-overview"' in text and 'id="map-wet_market"' in text
     for heading in ("研究区域", "数据来源与日期", "方法", "各单元分类别覆盖率", "人口加权覆盖率",
@@ -318,3 +320,23 @@ def test_unit_names_avoid_the_sites():
     x, y = _label_xy(unit, 300, 60, site)
     label = shapely.box(x - 150, y - 30, x + 150, y + 30)
     assert not label.intersects(site) and unit.contains(label)
+
+
+def test_chart_colours_are_matplotlibs_rdylbu_and_charts_are_bare_svg(area):
+    """The SVG heat map colours a percentage as matplotlib's RdYlBu does (within two levels per
+    channel); each chart is one complete <svg> element without script."""
+    import matplotlib
+
+    from coverage.report.charts import colour_of, render_charts
+    from coverage.report.fonts import chart_text
+
+    cmap = matplotlib.colormaps["RdYlBu"]
+    for v in (0.0, 7.5, 33.3, 50.0, 81.0, 100.0):
+        want = [round(c * 255) for c in cmap(v / 100)[:3]]
+        got = [int(colour_of(v)[i:i + 2], 16) for i in (1, 3, 5)]
+        assert max(abs(a - b) for a, b in zip(want, got, strict=True)) <= 2, (v, want, got)
+    res, _ = area
+    charts = render_charts(build_tables(res), res.config, chart_text("zh"))
+    assert sorted(charts) == ["ba", "sens_minutes", "sens_speed", "unit"]
+    for svg in charts.values():
+        assert svg.startswith("<svg ") and svg.endswith("</svg>") and "<script" not in svg

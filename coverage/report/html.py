@@ -28,9 +28,10 @@ __all__ = ["Pictures", "render_html"]
 
 @dataclass(frozen=True)
 class Pictures:
-    """The report's PNGs: charts by name, static maps in order, ASCII ids given to units."""
+    """The report's pictures: charts by name (inline SVG), static maps in order (PNG), ASCII ids
+    given to units."""
 
-    charts: dict[str, bytes] = field(default_factory=dict)
+    charts: dict[str, str] = field(default_factory=dict)
     maps: list[MapImage] = field(default_factory=list)
     unit_ids: dict[str, str] = field(default_factory=dict)
 
@@ -90,7 +91,8 @@ h3{font-size:1.05em;margin-top:1.4em}summary{cursor:pointer;margin:1em 0;font-we
 nav ol{columns:2}dl.kv{display:grid;grid-template-columns:max-content auto;gap:2px 1em}
 dl.kv dt{font-weight:600}dl.kv dd{margin:0}
 figure{margin:1.2em 0}figcaption{color:#444;font-size:.92em;margin-top:.3em}
-.charts img{display:block;margin:.6em 0}p.note{color:#555;font-size:.9em}
+figure.chart{margin:.6em 0}svg.chart{display:block;max-width:100%;height:auto}
+p.note{color:#555;font-size:.9em}
 @media print{nav{display:none}h2{break-after:avoid}table{break-inside:auto}}
 """
 
@@ -119,7 +121,7 @@ figure.map{break-inside:avoid;margin:0}figure.map+figure.map{break-before:page}
 figure.map img{display:block;margin:0 auto;max-width:100%;height:auto}
 figure.map figcaption{text-align:center}
 .sort-hint{display:none}div.keep{break-inside:avoid}
-.charts img{break-inside:avoid;max-height:235mm}
+figure.chart{break-inside:avoid}svg.chart{max-height:235mm}
 details>summary{display:none}
 """
 
@@ -152,6 +154,11 @@ def _img(data: bytes, alt: str, cls: str = "", width_in: float = 0.0) -> str:
     size = f' style="width:{width_in:.3f}in"' if width_in else ""
     return (f'<img{klass}{size} alt="{html.escape(alt)}" '
             f'src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">')
+
+
+def _chart(svg: str, label: str) -> str:
+    """A chart (a complete ``<svg>`` element) placed inline, named for screen readers."""
+    return f'<figure class="chart" aria-label="{html.escape(label)}">{svg}</figure>'
 
 
 def _sites_html(blocks: SiteBlocks | None, lang: str) -> str:
@@ -198,7 +205,7 @@ def _sensitivity_html(t: ReportTables, pics: Pictures, lang: str) -> str:
     out = [f'<p>{e(tr("sens_note", lang))}</p><div class="charts">']
     for key, title in (("sens_minutes", "sens_minutes_axis"), ("sens_speed", "speed")):
         if key in pics.charts:
-            out.append(_img(pics.charts[key], tr(title, lang)))
+            out.append(_chart(pics.charts[key], tr(title, lang)))
     out.append("</div>")
     for df, head in ((t.sensitivity_minutes, "sens_table"),
                      (t.sensitivity_speed, "sens_speed_table")):
@@ -219,8 +226,8 @@ def _sections(t: ReportTables, pics: Pictures, lang: str,
     if t.unit_cov is not None:
         unit_body = f'<p class="meta">{tr("pct_table_note", lang)}</p>' + unit_body
     if "unit" in pics.charts:
-        unit_body += _img(pics.charts["unit"], tr("chart_unit_cov", lang)) + _unit_key(pics,
-                                                                                    lang)
+        unit_body += _chart(pics.charts["unit"], tr("chart_unit_cov", lang)) + _unit_key(pics,
+                                                                                      lang)
     unc = t.uncovered
     if unc is not None and not len(unc):
         unc_body = f"<p>{tr('none_uncovered', lang)}</p>"
@@ -230,7 +237,7 @@ def _sections(t: ReportTables, pics: Pictures, lang: str,
         unc_body += _table(unc, lang, sortable=True, table_id="uncovered")
     scen_body = _table(t.scenarios, lang)
     if "ba" in pics.charts:
-        scen_body += _img(pics.charts["ba"], tr("chart_before_after", lang))
+        scen_body += _chart(pics.charts["ba"], tr("chart_before_after", lang))
     lims = "".join(f"<li>{e(x)}</li>" for x in (*t.notes, *tr_list("limitations", lang)))
     return [
         ("area", tr("sec_area", lang), f'<dl class="kv">{kv}</dl>'),

@@ -22,6 +22,7 @@ an A4 portrait page with the legend below.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import unicodedata
@@ -39,7 +40,6 @@ from .._i18n import cat_label
 from ..config import Category
 from ..results import Results
 from ._labels import tr
-from .charts import png
 from .fonts import ChartText, font_context
 from .tables import site_points
 
@@ -386,6 +386,13 @@ def _finish(c: _Canvas, results: Results, title: str) -> bytes:
     c.ax.text(0.995, 0.005, c.t("attribution"), transform=c.ax.transAxes, ha="right",
               va="bottom", fontsize=6.5, color="#444", path_effects=_halo(2), zorder=10)
     return png(fig, c.dpi)
+
+
+def png(fig: Any, dpi: int) -> bytes:
+    """The figure as PNG bytes (no timestamp in the metadata)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    return buf.getvalue()
 
 
 # --- layers ------------------------------------------------------------------------------------
