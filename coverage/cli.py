@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import CoverageResult
     from .planning import SitingOutcome
     from .results import Results
+    from .runall import RunOptions
 
 __all__ = ["build_parser", "main"]
 
@@ -190,6 +192,16 @@ def batch_lines(res: BatchResult) -> list[str]:
     return lines
 
 
+def _say_results(cfg: AreaConfig, result: CoverageResult, siting: SitingOutcome | None,
+                 plan: PlanOutcome | None) -> None:
+    """The console lines of a run's numbers (printed before its files are written)."""
+    _say(*coverage_lines(result))
+    if siting is not None:
+        _say(*siting_lines(cfg, siting))
+    if plan is not None:
+        _say(*plan_lines(plan))
+
+
 def _say(*lines: str) -> None:
     # flushed: a line such as serve's address must reach a pipe (a supervisor, a test) at once,
     # not when Python's block buffer fills
@@ -240,27 +252,18 @@ def _plan_config(args: argparse.Namespace, cfg: AreaConfig) -> PlanConfig | None
                    given_proposed=args.given_proposed or base.given_proposed)
 
 
-def _compute(args: argparse.Namespace, inputs: StudyInputs, *, sites: bool,
-             network: WalkNetwork | None = None
-             ) -> tuple[CoverageResult, SitingOutcome | None, PlanOutcome | None]:
-    from .pipeline import analyze
+def _run_options(args: argparse.Namespace, cfg: AreaConfig, *, sites: bool,
+                 full: bool) -> RunOptions:
+    """The command line's choices as :class:`coverage.runall.RunOptions`."""
+    from .runall import RunOptions
 
-    result = analyze(inputs, network=network, progress=_progress(args))
-    siting = None
-    if sites:
-        from .planning import select_sites
-
-        siting = select_sites(
-            result, categories=_site_keys(args, inputs.config) or None,
-            k=getattr(args, "k", None),
-            generate=True if getattr(args, "generate_candidates", False) else None,
-            given_proposed=getattr(args, "given_proposed", False), progress=_progress(args))
-    settings = _plan_config(args, inputs.config)
-    if settings is None:
-        return result, siting, None
-    from .jointplan.stage import plan_joint
-
-    return result, siting, plan_joint(result, settings, progress=_progress(args))
+    return RunOptions(
+        full=full, sites=sites, site_categories=_site_keys(args, cfg) or None,
+        k=getattr(args, "k", None),
+        generate=True if getattr(args, "generate_candidates", False) else None,
+        given_proposed=getattr(args, "given_proposed", False), plan=_plan_config(args, cfg),
+        lang=getattr(args, "lang", "zh"), pdf=getattr(args, "pdf", False),
+        progress=_progress(args))
 
 
 def _scenario(args: argparse.Namespace, inputs: StudyInputs) -> tuple[Any, StudyInputs]:
@@ -285,7 +288,8 @@ def _map_target(args: argparse.Namespace, run: Any) -> Path:
 
 def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
     """analyze / sites / run: compute, then write everything as one run of the folder."""
-    from .outputs import lock_output, open_run, write_coverage_files, write_inputs
+    from .outputs import lock_output, open_run
+    from .runall import run_all
 
     t0 = time.perf_counter()
     out = _out_dir(args)
@@ -293,6 +297,7 @@ def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
     # The lock first: a second run into the folder fails at once, not after loading.
     with lock_output(out, command=command):
         cfg, study = _load(args, sites=sites)
+        loaded = time.perf_counter() - t0
         inputs = study.inputs
         network: WalkNetwork | None = study.network
         scenario = None
@@ -304,21 +309,10 @@ def _coverage_run(args: argparse.Namespace, *, sites: bool, full: bool) -> int:
                 from .serve.scenario import write_scenario_files
 
                 write_scenario_files(run.dir, scenario)  # results elsewhere name their plan
-            if full:
-                write_inputs(inputs, run.dir, progress=_progress(args))
-            result, siting, plan = _compute(args, inputs, sites=sites, network=network)
-            _say(*coverage_lines(result))
-            if siting is not None:
-                _say(*siting_lines(cfg, siting))
-            if plan is not None:
-                _say(*plan_lines(plan))
-            write_coverage_files(result, run.dir, siting, plan=plan, progress=_progress(args))
-            if full:
-                from .results import results_of
-
-                results = results_of(result, siting, plan)
-                _write_map(args, results, _map_target(args, run))
-                _write_report(args, results, run.dir)
+            run_all(inputs, run.dir, _run_options(args, cfg, sites=sites, full=full),
+                    map_path=_map_target(args, run) if full else None, network=network,
+                    on_computed=partial(_say_results, cfg))
+    log.info("stage load: %.2f s", loaded)  # the other stages' times: coverage.runall's log
     _say(*(f"  wrote {p}" for p in _listing(out)))
     if full:
         _say(f"done in {time.perf_counter() - t0:.1f} s")
