@@ -1,0 +1,67 @@
+"""Running the area tasks: one after the other, or on a Dask cluster."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .jobs import AreaJob, AreaOutcome
+from .task import run_area
+
+__all__ = ["cluster_client", "run_jobs"]
+
+
+def cluster_client(scheduler: str | None, workers: int | None = None) -> Any:
+    """A Dask client: ``"local"`` starts a LocalCluster (processes, one thread each) on
+    127.0.0.1; a ``tcp://host:port`` address connects to a running scheduler; None returns
+    None (serial)."""
+    if scheduler is None:
+        return None
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                               processes=True, host="127.0.0.1", dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        return Client(cluster)
+    return Client(scheduler)
+
+
+def run_jobs(jobs: Sequence[AreaJob], cache_root: str | Path, *, client: Any = None,
+             progress: bool = True, retries: int = 3,
+             runner: Callable[[AreaJob, Path], AreaOutcome] = run_area) -> list[AreaOutcome]:
+    """Run the area tasks (on ``client`` if given) and return the outcomes in job order.
+
+    A task whose worker dies is run again on another worker (Dask reschedules it; ``retries``
+    more attempts on errors). A task that still fails is reported as an error.
+    """
+    from tqdm.auto import tqdm
+
+    cache_root = Path(cache_root)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    outcomes: dict[int, AreaOutcome] = {}
+    bar = tqdm(total=len(jobs), desc="areas", unit="area", disable=not progress)
+    if client is None:
+        for i, job in enumerate(jobs):
+            outcomes[i] = runner(job, cache_root)
+            bar.update()
+    else:
+        from distributed import as_completed
+
+        futures = {client.submit(runner, job, cache_root, key=f"area-{i}-{uuid.uuid4().hex[:8]}",
+                                 pure=False, retries=retries): i for i, job in enumerate(jobs)}
+        for fut in as_completed(list(futures)):
+            i = futures[fut]
+            try:
+                outcomes[i] = fut.result()
+            except Exception as exc:  # e.g. KilledWorker after repeated worker deaths
+                outcomes[i] = AreaOutcome(name=jobs[i].name, slug=jobs[i].slug, status="error",
+                                          error=f"task failed: {type(exc).__name__}: {exc}")
+            bar.update()
+    bar.close()
+    return [outcomes[i] for i in range(len(jobs))]
+

@@ -1,0 +1,215 @@
+"""Split mode: one area folder per polygon, cut from one config's inputs."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import ConfigError, InputError, Problem
+from ..io import read_toml, toml_value, write_csv, write_geojson, write_text
+from .jobs import area_slug
+
+__all__ = ["split_areas"]
+
+log = logging.getLogger(__name__)
+
+
+def _dump_toml(raw: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for section, body in raw.items():
+        tables = body if isinstance(body, list) else [body]
+        for t in tables:
+            lines.append(f"[[{section}]]" if isinstance(body, list) else f"[{section}]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in t.items()]
+            lines.append("")
+    return "\n".join(lines)
+
+
+@dataclass
+class _PointSource:
+    """A point file read once for splitting: its rows and their located positions."""
+
+    table: pd.DataFrame
+    rows: np.ndarray  # 0-based table rows that were located
+    xy: np.ndarray  # their coordinates in the area CRS (m)
+
+
+def _read_points(src: Any, cfg: Any, kind: str) -> _PointSource:
+    from pyproj import Transformer
+
+    from ..io import read_table
+    from ..validate import parse_points
+
+    table = read_table(src.path, layer=src.layer, sheet=src.sheet)
+    labels = {**{c.label_en: c.key for c in cfg.categories},
+              **{c.label: c.key for c in cfg.categories}}
+    layer, _ = parse_points(table, file=src.path.name, kind=kind, coords=src.coords,
+                            categories=cfg.category_keys, labels=labels)
+    t = layer.table
+    x, y = Transformer.from_crs("EPSG:4326", cfg.crs, always_xy=True).transform(
+        t["lon"].to_numpy(float), t["lat"].to_numpy(float))
+    return _PointSource(table, t["row"].to_numpy(int) - 1,
+                        np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
+
+
+def _point_subset(src: _PointSource, area: shapely.Geometry, folder: Path, stem: str) -> str:
+    """Write the rows of a point file located in ``area`` (plus rows that could not be
+    located, so the area's check reports them) to ``folder``; returns the new file name."""
+    keep = np.ones(len(src.table), bool)
+    keep[src.rows] = False
+    if len(src.rows):
+        keep[src.rows[shapely.contains_xy(area, src.xy[:, 0], src.xy[:, 1])]] = True
+    sub = src.table.iloc[np.flatnonzero(keep)]
+    if isinstance(sub, gpd.GeoDataFrame):
+        name = f"{stem}.geojson"
+        write_geojson(sub, folder / name, only_if_changed=True)
+    else:
+        name = f"{stem}.csv"
+        tmp = folder / f".{stem}.new.csv"
+        write_csv(sub, tmp, protect_formulas=False)  # an input file circle15 reads back
+        dest = folder / name
+        if dest.exists() and dest.read_bytes() == tmp.read_bytes():
+            tmp.unlink()
+        else:
+            os.replace(tmp, dest)
+    return name
+
+
+@dataclass(frozen=True)
+class _SplitShared:
+    """What every area folder of a split is cut from (sent once to each worker)."""
+
+    template: Path
+    raw: dict[str, Any]
+    network: str
+    reach_m: float
+    polys: gpd.GeoDataFrame
+    comp: gpd.GeoDataFrame
+    points: dict[str, list[_PointSource]]
+
+
+def _write_split_areas(shared: _SplitShared, areas: list[tuple[int, str, Any, np.ndarray]],
+                       out: Path) -> list[tuple[str, Path]]:
+    """Write the folders of some areas of a split: ``(index, name, polygon in the area CRS,
+    compound rows within reach)`` each; returns ``(name, config)`` in the same order."""
+    raw, points = shared.raw, shared.points
+    out_configs = []
+    for i, name, geom, hit in areas:
+        folder = out / "split" / area_slug(i, name)
+        folder.mkdir(parents=True, exist_ok=True)
+        inner = geom.buffer(shared.reach_m - 1.0)
+        write_geojson(shared.polys.iloc[[i]], folder / "boundaries.geojson", only_if_changed=True)
+        write_geojson(shared.comp.iloc[hit], folder / "compounds.geojson", only_if_changed=True)
+        area_raw = {**raw}
+        area_raw["area"] = {**raw["area"], "name": name, "boundaries": "boundaries.geojson",
+                            "network": shared.network}
+        area_raw["compounds"] = {"path": "compounds.geojson"}
+        for section in ("facilities", "proposed"):
+            if not points[section]:
+                continue
+            tables = raw[section] if isinstance(raw[section], list) else [raw[section]]
+            area_raw[section] = [
+                {**{k: v for k, v in t.items() if k not in ("layer", "sheet")},
+                 "path": _point_subset(src, inner, folder, f"{section}{j + 1}")}
+                for j, (t, src) in enumerate(zip(tables, points[section], strict=True))]
+        if points["candidates"]:
+            area_raw["candidates"] = {
+                **{k: v for k, v in raw["candidates"].items() if k not in ("layer", "sheet")},
+                "path": _point_subset(points["candidates"][0], inner, folder, "candidates")}
+        path = folder / "area.toml"
+        text = (f"# {name}: split from {shared.template} by circle15 batch\n\n"
+                + _dump_toml(area_raw))
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            write_text(path, text)
+        out_configs.append((name, path))
+    return out_configs
+
+
+def split_areas(spec: dict[str, Any], base: Path, out: Path, *,
+                client: Any = None) -> list[tuple[str, Path]]:
+    """Write one area folder per polygon of a ``[split]`` batch; returns ``(name, config)``.
+
+    With a Dask ``client`` the folders are written on its workers (same files).
+
+    Raises
+    ------
+    InputError
+        If the template config, the polygons or an input file cannot be read.
+    """
+    from ..config import load_config
+    from ..io import read_table
+
+    where = "split"
+    if "config" not in spec:
+        raise ConfigError(Problem(str(base), None, f"{where}.config", "missing required key",
+                                  'add config = "path/area.toml" to [split]'))
+    template = (base / spec["config"]).resolve()
+    cfg = load_config(template)
+    raw = read_toml(template)
+    b_path = (base / spec["boundaries"]).resolve() if "boundaries" in spec else cfg.boundaries
+    name_field = spec.get("name_field", "name")
+    prefix_field = spec.get("prefix_field")
+    polys = gpd.read_file(b_path)
+    for col in (name_field, prefix_field):
+        if col is not None and col not in polys.columns:
+            raise InputError(Problem(str(b_path), None, col, f"no column {col!r}",
+                                     f"set name_field/prefix_field to one of: "
+                                     f"{', '.join(map(str, polys.columns))}"))
+    names = polys[name_field].astype(str)
+    if prefix_field:
+        names = polys[prefix_field].astype(str) + names
+    polys = polys.assign(name=names.to_numpy())[["name", "geometry"]]
+    if "names" in spec:
+        wanted = list(spec["names"])
+        missing = sorted(set(wanted) - set(polys["name"]))
+        if missing:
+            raise InputError(Problem(str(b_path), None, name_field,
+                                     f"no polygon named {', '.join(missing)}",
+                                     "check the names list of [split]"))
+        polys = polys[polys["name"].isin(wanted)]
+    polys = polys.drop_duplicates("name").reset_index(drop=True)
+    metric = polys.to_crs(cfg.crs)
+    reach = cfg.max_walk_m
+
+    comp = read_table(cfg.compounds, layer=cfg.compounds_layer)
+    if not isinstance(comp, gpd.GeoDataFrame):
+        raise InputError(Problem(str(cfg.compounds), None, None, "compounds are not polygons",
+                                 "give a GeoJSON or GPKG of compound polygons"))
+    comp = comp.drop(columns=[c for c in comp.columns if c == "unit"])
+    comp_m = comp.geometry.to_crs(cfg.crs).to_numpy()
+    comp_tree = shapely.STRtree(comp_m)
+    points = {
+        "facilities": [_read_points(src, cfg, "facilities") for src in cfg.facilities],
+        "proposed": [_read_points(src, cfg, "proposed") for src in cfg.proposed],
+        "candidates": ([_read_points(cfg.candidates, cfg, "candidates")]
+                       if cfg.candidates is not None else []),
+    }
+
+    shared = _SplitShared(template=template, raw=raw, network=str(cfg.network),
+                          reach_m=reach, polys=polys, comp=comp, points=points)
+    areas = [(i, name, geom, np.sort(comp_tree.query(geom.buffer(reach), predicate="intersects")))
+             for i, (name, geom) in enumerate(zip(metric["name"], metric.geometry, strict=True))]
+    if client is None or len(areas) < 2:
+        out_configs = _write_split_areas(shared, areas, out)
+    else:
+        # Writing the area folders is most of a split: in chunks on the cluster's workers,
+        # the shared tables sent once to each of them.
+        data = client.scatter(shared, broadcast=True)
+        n_chunks = min(len(areas), 4 * max(1, len(client.scheduler_info()["workers"])))
+        chunks = [areas[k::n_chunks] for k in range(n_chunks)]
+        done = client.gather([client.submit(_write_split_areas, data, chunk, out, pure=False)
+                              for chunk in chunks])
+        by_index = {i: pair for chunk, pairs in zip(chunks, done, strict=True)
+                    for (i, *_), pair in zip(chunk, pairs, strict=True)}
+        out_configs = [by_index[i] for i in range(len(areas))]
+    log.info("split %s into %d areas", b_path.name, len(out_configs))
+    return out_configs
+
