@@ -403,6 +403,23 @@ def test_control_characters_are_removed_with_a_warning_naming_rows(tmp_path, cap
     assert msg.startswith("f.csv, rows 1, 3, field 'name': control characters")
 
 
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg"])
+def test_control_characters_in_vector_layers_are_removed_too(tmp_path, caplog, suffix):
+    """Text columns of GeoJSON/GPKG layers (pandas 3 reads them as the ``str`` dtype, not
+    ``object``) are cleaned like CSV cells: a bell or an escape in a compound name would
+    otherwise pass validate and crash the run writing report.xlsx."""
+    f = tmp_path / f"c{suffix}"
+    gpd.GeoDataFrame({"id": ["1", "2"], "name": ["小区\x07\x1b[31m红", "ok"], "n": [1, 2]},
+                     geometry=[Point(116.35, 40.07), Point(116.36, 40.08)],
+                     crs="EPSG:4326").to_file(f, engine="pyogrio")
+    with caplog.at_level("WARNING", logger="coverage.io"):
+        got = read_vector(f, file=f.name)
+    assert got["name"].tolist() == ["小区[31m红", "ok"]
+    assert got["n"].tolist() == [1, 2]
+    (msg,) = [r.getMessage() for r in caplog.records]
+    assert msg.startswith(f"{f.name}, row 1, field 'name': control characters")
+
+
 def test_xlsx_first_visible_sheet_and_a_warning_for_several(tmp_path, caplog):
     xlsx = tmp_path / "f.xlsx"
     wb = openpyxl.Workbook()

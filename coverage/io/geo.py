@@ -116,8 +116,9 @@ def read_vector(path: str | Path, *, layer: str | None = None,
                 "export the layer as GeoJSON with CRS EPSG:4326, or use a GeoPackage",
                 field="geometry",
             )
-    for col in gdf.columns:
-        if col != gdf.geometry.name and gdf[col].dtype == object:
+    for col in gdf.columns:  # text columns: object, or pandas 3's str dtype
+        if col != gdf.geometry.name and (pd.api.types.is_object_dtype(gdf[col])
+                                         or pd.api.types.is_string_dtype(gdf[col])):
             gdf[col] = pd.Series(_clean_column(gdf[col].tolist(), file, str(col)),
                                  index=gdf.index, dtype=object)
     return gdf.reset_index(drop=True)
