@@ -442,3 +442,66 @@ def test_branch_and_bound_matches_highs_milp_on_larger_instances(seed, shape, ks
         assert ours.demand_covered == pytest.approx(_highs_mclp(a, demand, covered, k), abs=1e-6)
         assert ours.demand_covered == pytest.approx(
             _covered_demand(a, demand, covered, ours.selected))
+
+
+# --- full cover first, and one solver per question ---------------------------------------------
+
+
+def _geometric(seed: int, n_site: int = 60, n_comp: int = 200, radius: float = 2.0):
+    rng = np.random.default_rng(seed)
+    sites, comps = rng.uniform(0, 10, (n_site, 2)), rng.uniform(0, 10, (n_comp, 2))
+    a = np.linalg.norm(sites[:, None] - comps[None], axis=2) < radius
+    demand = np.round(rng.lognormal(4.0, 0.7, n_comp))
+    covered = rng.random(n_comp) < 0.1
+    return a, demand, covered
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_k_at_or_above_the_minimum_full_cover_returns_that_cover(seed):
+    """From the fewest sites covering everything upwards, every k returns that same cover,
+    proven optimal; one fewer site cannot cover everything (HiGHS's MILP agrees)."""
+    a, demand, covered = _geometric(seed)
+    full = solve_set_cover(sp.csr_array(a), demand, covered, 1.0)
+    m = full.n_sites
+    reachable = demand[covered | a.any(axis=0)].sum()
+    assert _highs_mclp(a, demand, covered, m - 1) < reachable - 0.5
+    for k in (m, m + 1, m + 4, a.shape[0]):
+        res = solve_mclp(sp.csr_array(a), demand, covered, k)
+        assert res.status == "optimal"
+        assert sorted(res.selected.tolist()) == sorted(full.selected.tolist())
+        assert res.demand_covered == pytest.approx(reachable)
+    below = solve_mclp(sp.csr_array(a), demand, covered, m - 1)
+    assert below.demand_covered == pytest.approx(_highs_mclp(a, demand, covered, m - 1))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_full_cover_lp_bound_never_exceeds_the_fewest_sites(seed):
+    """The set-cover LP bound (solved as its dual) is a true lower bound: brute force."""
+    from coverage.siting._exact import Exact
+    from coverage.siting._problem import _prepare
+
+    a, demand, covered = _instance(seed, n_cand=9, n_comp=16)
+    p = _prepare(sp.csr_array(a), demand, covered)
+    if p.demand_gainable <= 0:
+        return
+    reachable = demand[covered | a.any(axis=0)].sum()
+    fewest = brute_force_min_sites(a, demand, covered, reachable)
+    assert fewest is not None
+    assert 1 <= Exact(p, 60.0, False).full_lower() <= fewest
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_plan_answers_equal_fresh_solves(seed):
+    """plan_sites answers every question from one cached solver; each answer is the one a
+    fresh solve gives (same sites, same status), whatever the k."""
+    a, demand, covered = _geometric(seed)
+    cover = sp.csr_array(a)
+    m = solve_set_cover(cover, demand, covered, 1.0).n_sites
+    for k in (m - 3, m, m + 2):
+        plan = plan_sites(cover, demand, covered, k)
+        fresh = solve_mclp(cover, demand, covered, k)
+        assert plan.optimal.selected.tolist() == fresh.selected.tolist()
+        assert plan.optimal.status == fresh.status == "optimal"
+        for share, res in plan.set_cover.items():
+            again = solve_set_cover(cover, demand, covered, share)
+            assert res.selected.tolist() == again.selected.tolist()

@@ -300,9 +300,9 @@ def _set_cover(ex: Exact, target_share: float, basis: str, t0: float) -> SitingR
         # every gainable compound must be covered; no set of any size covers more
         chosen, status = ex.full_cover(what)
     else:
-        m, some, status = ex.min_sites(need, what)
+        m, _, status = ex.min_sites(need, what)
         # among all sets of m sites, take one covering the most demand (still reaches target)
-        chosen, status2 = ex.mclp(m, what, start=some)
+        chosen, status2 = ex.mclp(m, what)
         status = worst(status, status2)
     selected, gains = _order_selection(p, chosen)
     if p.demand_base + sum(gains) < target - p.tol:  # pragma: no cover - solver tolerance guard

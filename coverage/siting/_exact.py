@@ -1,8 +1,11 @@
 """Exact maximal covering and set cover for one category, each question solved once.
 
-:class:`Exact` holds one problem's reduction, its LP relaxation (kept warm across questions,
-with the coverage rows generated so far) and a cache of answers, so that :func:`plan_sites`
-asking the 100 % cover, the best ``k`` sites and the 95 % cover solves each question once.
+:class:`Exact` holds one problem's reduction, its set-cover LP bound, the fewest sites covering
+everything and a cache of answers, so that :func:`plan_sites` asking the 100 % cover, the best
+``k`` sites and the 95 % cover solves each question once; every question is searched on an LP
+relaxation of its own, so each answer equals a fresh solve's. When ``k`` reaches the set-cover
+LP bound the full cover is tried first: if it needs no more than ``k`` sites it is the answer
+(nothing covers more, and no smaller set covers as much).
 """
 
 from __future__ import annotations
@@ -41,7 +44,6 @@ class Exact:
         self.accept = accept_time_limit
         self._red: _Reduced | None = None
         self._prob: Problem | None = None
-        self._lp: CoverLP | None = None
         self._full: tuple[np.ndarray, str] | None = None
         self._full_lower: int | None = None
         self._mclp: dict[int, tuple[np.ndarray, str]] = {}
@@ -62,11 +64,10 @@ class Exact:
             self._prob = Problem(r.x_weight, r.A_multi.tocsr(), r.A_multi.tocsc(), r.w_multi)
         return self._prob
 
-    @property
-    def lp(self) -> CoverLP:
-        if self._lp is None:
-            self._lp = CoverLP(self.prob.v, self.prob.csc, self.prob.w)
-        return self._lp
+    def new_lp(self) -> CoverLP:
+        """A fresh LP relaxation for one question: each answer is then the same whatever was
+        asked before (a warm LP shared across questions would steer ties)."""
+        return CoverLP(self.prob.v, self.prob.csc, self.prob.w)
 
     # -- heuristics on the reduced model --------------------------------------------------
 
@@ -147,8 +148,8 @@ class Exact:
             return Goal(k, self.step, deadline, stop_at=self.prob.total - self.p.tol)
         return Goal(k, self.step, deadline, floor=need, stop_at=need)
 
-    def _search(self, goal: Goal, start: np.ndarray | None, what: str) -> Outcome:
-        return self._run(Search(self.prob, self.lp, goal, start, improve=self._swap), what)
+    def _search(self, goal: Goal, start: np.ndarray | None, what: str, lp: CoverLP) -> Outcome:
+        return self._run(Search(self.prob, lp, goal, start, improve=self._swap), what)
 
     def _run(self, search: Search, what: str) -> Outcome:
         out = search.run()
@@ -166,27 +167,28 @@ class Exact:
 
     # -- fewest sites for a target ----------------------------------------------------------
 
-    def _lower_count(self, need: float, upper: int, t0: float) -> int:
+    def _lower_count(self, need: float, upper: int, t0: float, lp: CoverLP) -> int:
         """The fewest sites whose LP bound reaches ``need`` (no fewer can), by bisection."""
         lo, hi = 1, upper  # hi always reaches need (a solution of that size does)
         while lo < hi:
             mid = (lo + hi) // 2
-            if Search(self.prob, self.lp, self._goal(mid, t0, need=need), None).reaches_floor():
+            if Search(self.prob, lp, self._goal(mid, t0, need=need), None).reaches_floor():
                 hi = mid
             else:
                 lo = mid + 1
         return lo
 
-    def _fewest(self, need: float, upper: np.ndarray, lower: int,
-                what: str) -> tuple[np.ndarray, str]:
+    def _fewest(self, need: float, upper: np.ndarray, lower: int, what: str,
+                lp: CoverLP) -> tuple[np.ndarray, str]:
         """Fewest sites (reduced rows, bool) whose demand reaches ``need``, from a solution
-        ``upper`` that does and a count ``lower`` that no fewer sites reach."""
+        ``upper`` that does and a count ``lower`` that no fewer sites reach (searches on
+        ``lp``)."""
         t0 = time.perf_counter()
         for m in range(lower, int(upper.sum())):
             x = self._swap(self._greedy(m))
             if self._value(x) >= need:  # the heuristic reaches it with the fewest possible
                 return x, "optimal"
-            out = self._search(self._goal(m, t0, need=need), x, what)
+            out = self._search(self._goal(m, t0, need=need), x, what, lp)
             if out.value >= need:
                 return out.x, out.status
             if out.status != "optimal":  # out of time: the known solution stands, unproven
@@ -194,32 +196,49 @@ class Exact:
         return upper, "optimal"
 
     def full_lower(self) -> int:
-        """No fewer sites cover every gainable compound (the set-cover LP bound, rounded up)."""
+        """No fewer sites cover every gainable compound: the set-cover LP bound, rounded up.
+
+        Sole coverers of some compound (``v > 0``) must open; the other sites must cover the
+        groups those leave. The LP solved is the dual of that set cover (a packing: weights
+        ``y_g >= 0`` on groups, at most 1 summed around every free site), whose optimum equals
+        the primal's and which HiGHS solves several times faster (fewer rows: sites, not
+        groups).
+        """
         if self._full_lower is None:
             q = self.prob
-            cover_rows = q.csc.T.tocsr()
-            forced = (q.v > 0).astype(np.float64)  # sole coverers of some compound must open
-            model = MilpModel(np.ones(q.n), cover_rows, np.ones(cover_rows.shape[0]),
-                              np.full(cover_rows.shape[0], np.inf), forced, np.ones(q.n))
+            forced = q.v > 0
+            left = (q.csc.T @ forced.astype(np.float64)) == 0  # groups no forced site covers
+            rows = q.csr[~forced][:, left]
+            n_groups = int(left.sum())
+            if n_groups == 0:
+                self._full_lower = max(1, int(forced.sum()))
+                return self._full_lower
+            model = MilpModel(-np.ones(n_groups), rows, np.full(rows.shape[0], -np.inf),
+                              np.ones(rows.shape[0]), np.zeros(n_groups),
+                              np.full(n_groups, np.inf))
             try:
                 lp = solve_milp(model, what="set cover (LP bound)",
-                                time_limit_s=self.time_limit_s)
-            except SolverError:  # out of time: 1 is a weaker but still true bound
-                self._full_lower = 1
+                                time_limit_s=self.time_limit_s, presolve=False)
+            except SolverError:  # out of time: the forced sites are a weaker but true bound
+                self._full_lower = max(1, int(forced.sum()))
             else:  # the margin covers HiGHS's tolerances (the objective counts 0/1 sites)
-                self._full_lower = max(1, math.ceil(lp.objective - 1e-4))
+                self._full_lower = max(1, int(forced.sum()) + math.ceil(-lp.objective - 1e-4))
         return self._full_lower
 
     def full_cover(self, what: str) -> tuple[np.ndarray, str]:
-        """Fewest candidates (original indices) covering every gainable compound."""
+        """Fewest candidates (original indices) covering every gainable compound.
+
+        Every group is in its LP (all must be covered).
+        """
         if self._full is None:
             r = self.red
             forced = r.x_weight > 0  # sole coverers of some compound must open
             if r.A_multi.shape[1] == 0:
                 self._full = r.rows[forced], "optimal"
             else:
-                x, status = self._fewest(self.prob.total - self.p.tol,
-                                         self._greedy_cover(forced), self.full_lower(), what)
+                q = self.prob
+                x, status = self._fewest(q.total - self.p.tol, self._greedy_cover(forced),
+                                         self.full_lower(), what, self.new_lp())
                 self._full = r.rows[x], status
         return self._full
 
@@ -227,20 +246,21 @@ class Exact:
         """Fewest sites whose gain reaches ``need`` (< all gainable): count, one such set
         (original indices), status."""
         upper = self._greedy(self.prob.n, need=need)
-        lower = self._lower_count(need, int(upper.sum()), time.perf_counter())
-        x, status = self._fewest(need, upper, lower, what)
+        lp = self.new_lp()
+        lower = self._lower_count(need, int(upper.sum()), time.perf_counter(), lp)
+        x, status = self._fewest(need, upper, lower, what, lp)
         return int(x.sum()), self.red.rows[x], status
 
     # -- maximal covering ------------------------------------------------------------------
 
-    def mclp(self, k: int, what: str, start: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    def mclp(self, k: int, what: str) -> tuple[np.ndarray, str]:
         """An optimal set of at most ``k`` sites (original indices) and the status; when ``k``
         sites can cover every gainable compound, the fewest that do."""
         if k not in self._mclp:
-            self._mclp[k] = self._solve_mclp(k, what, start)
+            self._mclp[k] = self._solve_mclp(k, what)
         return self._mclp[k]
 
-    def _solve_mclp(self, k: int, what: str, start: np.ndarray | None) -> tuple[np.ndarray, str]:
+    def _solve_mclp(self, k: int, what: str) -> tuple[np.ndarray, str]:
         t0 = time.perf_counter()
         p = self.p
         if k == 0 or p.demand_gainable <= p.tol:
@@ -248,16 +268,9 @@ class Exact:
         greedy = self._greedy(k)
         if k >= self.prob.n or self._covers_all(greedy):
             return self.full_cover(what)  # everything gainable: no set covers more
-        starts = [greedy] if start is None else [greedy, np.isin(self.red.rows, start)]
-        x0 = max((self._swap(x) for x in starts), key=self._value)
-        search = Search(self.prob, self.lp, self._goal(k, t0), x0, improve=self._swap)
-        if search.root_bound() >= self.prob.total - self.p.tol and k >= self.full_lower():
-            full, status = self.full_cover(what)  # k sites may cover everything: the fewest
-            if len(full) <= k:
-                return full, status
-        out = self._run(search, what)
-        if self._covers_all(out.x):
+        if k >= self.full_lower():  # k sites may cover everything: then the fewest that do
             full, status = self.full_cover(what)
             if len(full) <= k:
-                return full, worst(out.status, status)
+                return full, status
+        out = self._search(self._goal(k, t0), self._swap(greedy), what, self.new_lp())
         return self.red.rows[out.x], out.status
