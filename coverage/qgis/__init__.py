@@ -26,12 +26,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import style
-from ._i18n import cat_label, check_lang
-from .config import Category
-from .io import atomic_path, write_bytes
-from .report._labels import tr
-from .results import GPKG, Results
+from .. import style
+from .._i18n import cat_label, check_lang
+from ..config import Category
+from ..io import atomic_path, write_bytes
+from ..report._labels import tr
+from ..results import GPKG, Results
 
 __all__ = [
     "QGIS_VERSION",
