@@ -8,6 +8,7 @@ Uses illustrative areas built from the 2013 Beijing network and township polygon
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from pathlib import Path
@@ -146,12 +147,38 @@ def test_cluster_equals_serial_despite_a_killed_worker(serial, batch_dir, client
                          progress=False, runner=runner)
     assert marker.exists()  # the victim's first attempt really killed a worker
     assert [o.status for o in res.outcomes] == [o.status for o in serial.outcomes]
-    assert (batch_dir / "cluster" / "batch_summary.csv").read_bytes() == (
-        batch_dir / "serial" / "batch_summary.csv").read_bytes()
-    for o in res.outcomes:
-        if o.status == "ok":
-            assert (batch_dir / "cluster" / "areas" / o.slug / "compounds.csv").read_bytes() == (
-                batch_dir / "serial" / "areas" / o.slug / "compounds.csv").read_bytes()
+    # every file of the folder, the cache included, has the same bytes
+    assert_same_tree(batch_dir / "serial", batch_dir / "cluster")
+
+
+def test_split_batch_gives_the_same_bytes_in_any_folder_serial_or_cluster(batch_dir, client,
+                                                                           tmp_path):
+    names = [o.name for o in area_jobs([(None, c) for c in sorted(
+        (batch_dir / "prep" / "split").glob("*/area.toml"))][:3])]
+    toml = tmp_path / "split.toml"
+    toml.write_text(f'[split]\nconfig = "{batch_dir / "city" / "area.toml"}"\n'
+                    f"names = {json.dumps(names, ensure_ascii=False)}\n", encoding="utf-8")
+    run_batch_file(toml, tmp_path / "a", progress=False)
+    run_batch_file(toml, tmp_path / "deeper" / "b", progress=False)
+    run_batch_file(toml, tmp_path / "c", client=client, progress=False)
+    areas = pd.read_csv(tmp_path / "a" / "batch_areas.csv", encoding="utf-8-sig")
+    assert "seconds" not in areas.columns and len(areas) == 3
+    assert all(c.startswith("split/") and c.endswith("/area.toml") for c in areas["config"])
+    assert_same_tree(tmp_path / "a", tmp_path / "deeper" / "b")
+    assert_same_tree(tmp_path / "a", tmp_path / "c")
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (hidden ones too): relative POSIX path -> bytes."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_same_tree(a: Path, b: Path) -> None:
+    ta, tb = tree(a), tree(b)
+    assert sorted(ta) == sorted(tb)
+    assert len(ta) > 10
+    assert [n for n in ta if ta[n] != tb[n]] == []
 
 
 def test_tiles_on_the_cluster_equal_untiled(client, sample_inputs, sample_result):
@@ -171,12 +198,13 @@ def test_rerun_resumes_from_the_cache(serial, batch_dir):
         calls.append(job.name)
         return run_area(job, cache_root)
 
+    before = tree(batch_dir / "serial")
     again = run_batch_file(batch_dir / "batch.toml", batch_dir / "serial", progress=False,
                            runner=counting)
+    assert len(calls) == N_AREAS + 1  # every area asked; the finished ones answer from the cache
     assert all(o.cached for o in again.outcomes if o.status == "ok")
     assert [o.status for o in again.outcomes] == [o.status for o in serial.outcomes]
-    areas = pd.read_csv(batch_dir / "serial" / "batch_areas.csv", encoding="utf-8-sig")
-    assert areas["cached"].sum() == N_AREAS
+    assert tree(batch_dir / "serial") == before  # a resumed batch writes the same bytes
 
 
 def test_cache_key_follows_input_bytes(batch_dir):

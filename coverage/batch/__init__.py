@@ -31,8 +31,10 @@ others finish. Outputs in ``OUT``:
 
 * ``batch_summary.csv``: area, unit, category, scenario, compounds, population,
   population_covered, coverage_pct, status, error (one row per area that failed);
-* ``batch_areas.csv``: area, status, error, cached, seconds, compounds, nodes, results,
-  config;
+* ``batch_areas.csv``: area, status, error, compounds, nodes, results, config (split mode's
+  configs relative to ``OUT``). Each area's time and whether it came from the cache are logged
+  (``-v``), not written: the same inputs give the same bytes, serially or on a cluster, in any
+  folder, fresh or resumed;
 * ``batch_coverage.gpkg`` layer ``units``: every unit with ``coverage_pct_<key>`` per category
   (existing facilities) and the area it belongs to;
 * ``batch_map.html``: an overview map of all units coloured by coverage (works offline);
@@ -147,7 +149,7 @@ def run_batch_file(path: str | Path, out: str | Path, *, client: Any = None,
                             runner=runner)
         with open_run(out, command="circle15 batch") as run:
             summary, units, staged = combine_results(outcomes, jobs, run.dir, title=title,
-                                                     lang=lang)
+                                                     lang=lang, root=out)
     paths = [out / p.relative_to(run.dir) for p in staged]
     return BatchResult(outcomes=outcomes, summary=summary, units=units, paths=paths,
                        seconds=time.perf_counter() - t0)

@@ -20,8 +20,10 @@ __all__ = ["AREA_COLUMNS", "SUMMARY_COLUMNS", "BatchResult", "area_tables", "com
 
 SUMMARY_COLUMNS = ["area", "unit", "category", "scenario", "compounds", "population",
                    "population_covered", "coverage_pct", "status", "error"]
-AREA_COLUMNS = ["area", "status", "error", "cached", "seconds", "compounds", "nodes",
-                "results", "config"]
+AREA_COLUMNS = ["area", "status", "error", "compounds", "nodes", "results", "config"]
+"""Columns of ``batch_areas.csv``. Nothing about how a run went (wall times, whether an area
+came from the cache, which can differ when a worker dies): the same inputs give the same bytes.
+Those are logged (``-v``) and in :class:`AreaOutcome`."""
 
 
 @dataclass
@@ -74,6 +76,14 @@ def _area_units(o: AreaOutcome, summary: pd.DataFrame) -> gpd.GeoDataFrame | Non
     return units.to_crs(4326)
 
 
+def _config_name(config: Path, root: Path) -> str:
+    """``config`` relative to ``root`` (POSIX separators) if inside it, else as it is."""
+    try:
+        return Path(config).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(config)
+
+
 def _category_labels(jobs: Sequence[AreaJob], lang: str) -> dict[str, str]:
     """Category key -> display name in ``lang``, from the areas' configs (first one wins)."""
     from .._i18n import cat_label
@@ -91,13 +101,16 @@ def _category_labels(jobs: Sequence[AreaJob], lang: str) -> dict[str, str]:
 
 
 def combine_results(outcomes: Sequence[AreaOutcome], jobs: Sequence[AreaJob], out: Path, *,
-                    title: str = "circle15 batch", lang: str = "zh",
+                    title: str = "circle15 batch", lang: str = "zh", root: Path | None = None,
                     ) -> tuple[pd.DataFrame, gpd.GeoDataFrame, list[Path]]:
     """Copy each area's results to ``out/areas/<slug>/`` and write the combined files.
 
     ``out`` is the staging folder of the batch's run (see :func:`run_batch_file`): what it
     does not hold (an area that failed this time, a combined file with no data) is not part of
     the batch's outputs any more. The overview map (``batch_map.html``) is in ``lang``.
+    ``root`` is the batch's output folder (default ``out``): area configs inside it (split
+    mode) are named relative to it in ``batch_areas.csv``, so that the same batch gives the
+    same bytes in any folder.
     """
     from ..maps import write_overview_map
 
@@ -120,10 +133,9 @@ def combine_results(outcomes: Sequence[AreaOutcome], jobs: Sequence[AreaJob], ou
         else:
             rows.append(pd.DataFrame([{"area": o.name, "status": "error", "error": o.error}]))
         area_rows.append({"area": o.name, "status": o.status, "error": o.error,
-                          "cached": o.cached, "seconds": round(o.seconds, 2),
                           "compounds": o.compounds, "nodes": o.nodes,
                           "results": f"areas/{o.slug}" if o.status == "ok" else "",
-                          "config": str(job.config)})
+                          "config": _config_name(job.config, root or out)})
     summary = (pd.concat(rows, ignore_index=True).reindex(columns=SUMMARY_COLUMNS)
                if rows else pd.DataFrame(columns=SUMMARY_COLUMNS))
     units = (gpd.GeoDataFrame(pd.concat(unit_parts, ignore_index=True), geometry="geometry",

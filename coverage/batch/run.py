@@ -14,6 +14,8 @@ from .task import run_area
 
 __all__ = ["cluster_client", "run_jobs"]
 
+log = logging.getLogger(__name__)
+
 
 def cluster_client(scheduler: str | None, workers: int | None = None) -> Any:
     """A Dask client: ``"local"`` starts a LocalCluster (processes, one thread each) on
@@ -48,6 +50,7 @@ def run_jobs(jobs: Sequence[AreaJob], cache_root: str | Path, *, client: Any = N
     if client is None:
         for i, job in enumerate(jobs):
             outcomes[i] = runner(job, cache_root)
+            _log_outcome(outcomes[i])
             bar.update()
     else:
         from distributed import as_completed
@@ -61,7 +64,14 @@ def run_jobs(jobs: Sequence[AreaJob], cache_root: str | Path, *, client: Any = N
             except Exception as exc:  # e.g. KilledWorker after repeated worker deaths
                 outcomes[i] = AreaOutcome(name=jobs[i].name, slug=jobs[i].slug, status="error",
                                           error=f"task failed: {type(exc).__name__}: {exc}")
+            _log_outcome(outcomes[i])
             bar.update()
     bar.close()
     return [outcomes[i] for i in range(len(jobs))]
 
+
+
+def _log_outcome(o: AreaOutcome) -> None:
+    """Each area's time goes to the log (``-v``), not into the outputs."""
+    log.info("area %s: %s%s in %.2f s", o.name, o.status, " (from the cache)" if o.cached else "",
+             o.seconds)

@@ -35,10 +35,11 @@ def run_area(job: AreaJob, cache_root: str | Path) -> AreaOutcome:
     final = cache_root / job.key if job.key else None
     if final is not None and (final / DONE).exists():
         done = json.loads((final / DONE).read_text(encoding="utf-8"))
-        return _with_tables(AreaOutcome(
-            name=job.name, slug=job.slug, status="ok", seconds=done["seconds"],
-            compounds=done["compounds"], results=str(final), cached=True,
-            nodes=done.get("nodes", 0)))
+        outcome = _with_tables(AreaOutcome(
+            name=job.name, slug=job.slug, status="ok", compounds=done["compounds"],
+            results=str(final), cached=True, nodes=done.get("nodes", 0)))
+        outcome.seconds = time.perf_counter() - t0
+        return outcome
     tmp = cache_root / f".{job.key or 'nokey'}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         cfg = load_config(job.config)
@@ -66,9 +67,9 @@ def run_area(job: AreaJob, cache_root: str | Path) -> AreaOutcome:
         nodes = result.n_nodes
         outcome = AreaOutcome(name=job.name, slug=job.slug, status="ok", seconds=seconds,
                               compounds=len(result.compounds), nodes=nodes)
-        write_text(tmp / DONE, json.dumps({"area": job.name, "seconds": round(seconds, 3),
-                                           "compounds": outcome.compounds, "nodes": nodes},
-                                          ensure_ascii=False) + "\n")
+        # No times in the cache: what a batch writes depends on its inputs only.
+        write_text(tmp / DONE, json.dumps({"area": job.name, "compounds": outcome.compounds,
+                                           "nodes": nodes}, ensure_ascii=False) + "\n")
         assert final is not None
         try:
             os.replace(tmp, final)
