@@ -61,13 +61,13 @@ def cell(name: str, row: int, column: str, value: str) -> Break:
     return apply
 
 
-def features(name: str, rows: Iterable[int], **props: object) -> Break:
+def features(file: str, rows: Iterable[int], **props: object) -> Break:
     """Set properties of GeoJSON features of the copy (``rows`` 1-based)."""
     def apply(d: Path) -> None:
-        data = json.loads((d / name).read_text(encoding="utf-8"))
+        data = json.loads((d / file).read_text(encoding="utf-8"))
         for r in rows:
             data["features"][r - 1]["properties"].update(props)
-        (d / name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        (d / file).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return apply
 
 
@@ -291,9 +291,17 @@ WARNINGS = [
            ("facilities.csv, row 6, field 'category'", "unknown category 'bank'")),
     Warned("control character in a name", cell("facilities.csv", 3, "name", "驿站\x07三号"),
            ("facilities.csv, row 3, field 'name': control characters",)),
+    Warned("control character in a compound name (GeoJSON)",
+           features("compounds.geojson", [2], name="小区\x07\x1b[31m二号"),
+           ("compounds.geojson, row 2, field 'name': control characters",)),
     Warned("header-only proposed file", write("proposed_2020.csv",
                                               "id,name,category,lon,lat,status,capacity,source\n"),
            ("proposed_2020.csv: the file has a header but no rows",)),
+    Warned("header-only facilities file",
+           write("facilities.csv", (SAMPLE / "facilities.csv").read_text(
+               encoding="utf-8").splitlines()[0] + "\n"),
+           ("no existing facility of category elderly_station", "every compound is uncovered",
+            "no existing facility of category bus_stop")),
     Warned("a category without facilities",
            edit("area.toml", "[[facilities]]", '[[category]]\nkey = "library"\nlabel = "图书馆"\n'
                 "minutes = 15\n\n[[facilities]]"),

@@ -98,3 +98,25 @@ def test_sites_without_candidates_is_an_input_error(sample_copy, tmp_path):
     sites = pd.read_csv(tmp_path / "o" / "sites.csv", encoding="utf-8-sig")
     assert set(sites["category"]) == {"elderly_centre"}
     assert sites["candidate_id"].str.startswith("GEN-").all()
+
+
+def test_global_options_after_the_command_progress_and_dask_logs(capsys):
+    """-q and -v count after the subcommand too; without -q the inputs are read with a
+    progress bar, -q hides it; Dask's INFO log (a cluster's chatter) only with -v, other
+    libraries' only with -vv."""
+    import logging
+
+    assert main(["validate", str(SAMPLE)]) == 0
+    assert "reading inputs" in capsys.readouterr().err
+    assert logging.getLogger("distributed").level == logging.WARNING
+    assert main(["validate", str(SAMPLE), "-q"]) == 0
+    assert "reading inputs" not in capsys.readouterr().err
+    assert main(["validate", str(SAMPLE), "-q", "-v"]) == 0
+    assert logging.getLogger("distributed").level == logging.INFO
+    assert logging.getLogger("pyogrio").level == logging.WARNING
+    try:
+        assert main(["-v", "validate", str(SAMPLE), "-q", "-v"]) == 0  # counted anywhere
+        assert logging.getLogger("pyogrio").level == logging.DEBUG
+    finally:
+        assert main(["validate", str(SAMPLE), "-q"]) == 0  # the levels back to the default
+        capsys.readouterr()

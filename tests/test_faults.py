@@ -292,6 +292,21 @@ def test_analyze_after_run_removes_the_old_report_and_map(run_copy, tmp_path):
     assert "previous results" in p.stderr
 
 
+def test_sites_after_run_removes_the_old_report_and_map(run_copy, tmp_path):
+    """`sites` writes new sites: the old run's report, plan and map showed other sites."""
+    out, map_path = run_copy
+    p = cli("-q", "sites", str(SAMPLE / "area.toml"), "--out", str(out), "--k", "2",
+            cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    names = {p.name for p in out.iterdir()}
+    assert {"sites.csv", "scenarios.csv", "compounds.csv", MANIFEST} <= names
+    assert not names & {"report.html", "report.xlsx", "report.pdf", "plan.csv",
+                        "coverage.qgz"}
+    assert not map_path.exists()
+    sites = pd.read_csv(out / "sites.csv", encoding="utf-8-sig")
+    assert (sites[sites["method"] == "optimal"].groupby("category").size() == 2).all()
+
+
 def test_files_of_the_planner_are_kept(run_copy, tmp_path):
     out, _ = run_copy
     (out / "notes.txt").write_text("我的笔记", encoding="utf-8")
