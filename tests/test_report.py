@@ -340,3 +340,34 @@ def test_chart_colours_are_matplotlibs_rdylbu_and_charts_are_bare_svg(area):
     assert sorted(charts) == ["ba", "sens_minutes", "sens_speed", "unit"]
     for svg in charts.values():
         assert svg.startswith("<svg ") and svg.endswith("</svg>") and "<script" not in svg
+
+
+def test_sensitivity_charts_mark_the_configs_own_setting(area):
+    """Each category's panel marks the config's own minutes (speed) with a dotted vertical
+    line through the existing curve's point there; the categories' limits differ (10 and 15
+    minutes), so a mark at a wrong value lands elsewhere in its panel."""
+    from coverage.report.charts import render_charts
+    from coverage.report.fonts import chart_text
+
+    res, _ = area
+    t = build_tables(res)
+    charts = render_charts(t, res.config, chart_text("zh"))
+    cats = [c for c in res.config.categories if (t.sensitivity["category"] == c.key).any()]
+    assert len({c.minutes for c in cats}) > 1
+    for key, own in (("sens_minutes", lambda c: c.minutes), ("sens_speed",
+                                                             lambda c: c.speed_m_s)):
+        svg = charts[key]
+        frames = [(float(x), float(w)) for x, w in re.findall(
+            r'<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)" height="[\d.]+" fill="none"', svg)]
+        marks = [float(x) for x in re.findall(
+            r'<line x1="([\d.]+)" y1="[\d.]+" x2="\1" y2="[\d.]+" stroke="[^"]+" '
+            r'stroke-width="0.8" stroke-dasharray="1.5 2"/>', svg)]
+        dots = [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', svg)]
+        assert len(frames) == len(marks) == len(dots) == len(cats), key
+        col = "minutes" if key == "sens_minutes" else "speed_m_s"
+        s = t.sensitivity[t.sensitivity["varied"] == ("minutes" if col == "minutes"
+                                                      else "speed")]
+        lo, hi = s[col].min(), s[col].max()
+        for cat, (x0, w), mark, dot in zip(cats, frames, marks, dots, strict=True):
+            assert mark == pytest.approx(x0 + w * (own(cat) - lo) / (hi - lo), abs=0.06)
+            assert dot == pytest.approx(mark, abs=0.06)

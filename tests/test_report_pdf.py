@@ -167,3 +167,24 @@ def test_english_pdf_every_landscape_page_holds_a_map(pdf, tmp_path):
     assert len(maps) == 5
     assert [i + 1 for i, o in enumerate(_sizes(reader)) if o == "landscape"] == maps
     assert "Maps: coverage and sites" in reader.pages[maps[0] - 1].extract_text()
+
+
+def test_long_tables_repeat_their_header_on_every_page(pdf):
+    """The uncovered compounds' table runs over several pages; each page it fills starts again
+    with the column headers (thead as a table header group), and no row is lost."""
+    from pypdf import PdfReader
+
+    from coverage.report import build_tables
+
+    res, path = pdf
+    flat = [re.sub(r"\s+", "", p.extract_text()) for p in PdfReader(path).pages]
+    first = next(i for i, t in enumerate(flat) if "未覆盖小区" in t and "未覆盖类别数" in t)
+    end = next(i for i in range(first + 1, len(flat)) if "推荐站点与最优方案" in flat[i])
+    assert end - first >= 2  # the table does break across pages
+    for i in range(first, end):
+        assert "名称单元人口60岁以上人口未覆盖类别数" in flat[i], i + 1
+    text = "".join(flat[first:end + 1])
+    names = build_tables(res).uncovered.iloc[:, 0]
+    assert len(names) > 40
+    for name in names:
+        assert re.sub(r"\s+", "", name) in text, name
