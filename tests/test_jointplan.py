@@ -1,5 +1,6 @@
-"""Tests of coverage.jointplan.model: exact answers checked by brute force over all assignments
-of spaces to categories, with served demand from an independent max-flow (networkx)."""
+"""Tests of coverage.jointplan (records, model, serving, solve): exact answers checked by brute
+force over all assignments of spaces to categories, with served demand from an independent
+max-flow (networkx)."""
 
 from __future__ import annotations
 
@@ -323,12 +324,12 @@ def test_a_model_that_disagrees_with_the_assignment_is_never_reported(monkeypatc
     from coverage.jointplan import model
 
     cats = _instance(3, capacities=True)
-    real = model._choose
+    real = model.choose
 
     def off_by_five(*args, **kw):
         chosen, status, served = real(*args, **kw)
         return chosen, status, None if served is None else served + 5.0
 
-    monkeypatch.setattr(model, "_choose", off_by_five)
+    monkeypatch.setattr(model, "choose", off_by_five)
     with pytest.raises(SolverError, match="numerical trouble"):
         solve_joint(cats)

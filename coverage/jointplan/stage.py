@@ -4,7 +4,7 @@ plan, each category's independent plan, and the tables a planner reads.
 Walking reach reuses the engine through :func:`coverage.planning.compound_distance_matrix` (the
 same candidate sites as :func:`coverage.planning.select_sites`, the compounds' access points of
 the coverage stage), so walking distance has one implementation. The optimisation is in
-:mod:`coverage.jointplan.model`.
+:mod:`coverage.jointplan.solve`.
 
 Rules (in the planner's terms)
 ------------------------------
@@ -35,8 +35,9 @@ from ..errors import InputError, Problem
 from ..metrics import within_walk
 from ..pipeline import CoverageResult
 from ..planning import SCENARIO_COLUMNS, candidate_sites, compound_distance_matrix, scenario_row
-from .model import Assignment, JointOutcome, PlanCategory, double_booked, solve_independent
-from .model import solve_joint as _solve_joint
+from .records import Assignment, JointOutcome, PlanCategory
+from .solve import double_booked, solve_independent
+from .solve import solve_joint as _solve_joint
 
 __all__ = [
     "PLAN_COLUMNS",

@@ -1,0 +1,162 @@
+"""Who is served by whom in one category once the spaces are chosen, and the spaces' rank.
+
+Once the spaces are chosen, who is served by whom is a linear programme per category
+(:func:`assign`): first the most demand served, then, among assignments serving that much,
+the fewest person-metres walked, so residents go to the nearest facility with room. Without
+finite capacities this is exactly "covered = within reach of a facility, served by the
+nearest one".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from ..errors import SolverError
+from .records import Assignment, PlanCategory
+
+__all__ = ["assign", "rank"]
+
+log = logging.getLogger(__name__)
+
+
+def _nearest(dist: sp.csr_array, n_comp: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per compound, the row with the smallest stored distance (-1 if none) and that distance.
+
+    Ties go to the lower row index.
+    """
+    coo = sp.coo_array(dist)
+    best = np.full(n_comp, -1, dtype=np.intp)
+    best_d = np.full(n_comp, np.inf)
+    if coo.nnz:
+        order = np.lexsort((coo.row, coo.data, coo.col))
+        col, first = np.unique(coo.col[order], return_index=True)
+        best[col] = coo.row[order][first]
+        best_d[col] = coo.data[order][first]
+    return best, best_d
+
+
+def _facilities(cat: PlanCategory, open_new: np.ndarray) -> tuple[sp.csr_array, np.ndarray]:
+    """Existing facilities then open spaces: distances (rows) and capacities."""
+    dist = sp.vstack([sp.csr_array(cat.reach_old),
+                      sp.csr_array(cat.reach_new)[open_new]], format="csr")
+    cap = np.concatenate([np.asarray(cat.capacity_old, dtype=float),
+                          np.asarray(cat.capacity_new, dtype=float)[open_new]])
+    return sp.csr_array(dist), cap
+
+
+def _flow_lp(dist: sp.csr_array, cap: np.ndarray, demand: np.ndarray, cols: np.ndarray, *,
+             nearest: bool = True) -> np.ndarray:
+    """Demand served along each stored pair of ``dist`` whose compound is in ``cols``.
+
+    Phase 1 maximises served demand within the capacities; phase 2 (``nearest=True``) keeps
+    that much served and minimises person-metres walked. Returns the flow aligned with
+    ``sp.coo_array(dist)``'s entries (0 outside ``cols``).
+    """
+    coo = sp.coo_array(dist)
+    use = np.flatnonzero(np.isin(coo.col, cols))
+    out = np.zeros(len(coo.data))
+    f, j, dm = coo.row[use], coo.col[use], coo.data[use]
+    n = len(f)
+    if n == 0:
+        return out
+    comps, jj = np.unique(j, return_inverse=True)
+    blocks = [sp.csr_array((np.ones(n), (jj, np.arange(n))), shape=(len(comps), n))]
+    hi = [demand[comps]]
+    fin = np.flatnonzero(np.isfinite(cap[f]))
+    if len(fin):
+        facs, ff = np.unique(f[fin], return_inverse=True)
+        blocks.append(sp.csr_array((np.ones(len(fin)), (ff, fin)), shape=(len(facs), n)))
+        hi.append(cap[facs])
+    a = sp.vstack(blocks, format="csr")
+    b_ub = np.concatenate(hi)
+    bounds = np.column_stack([np.zeros(n), demand[j]])
+    first = linprog(-np.ones(n), A_ub=a, b_ub=b_ub, bounds=bounds, method="highs")
+    if first.status != 0:
+        raise SolverError(f"assignment LP failed: {first.message}")
+    x = np.asarray(first.x)
+    if nearest:
+        # keep phase 1's served demand (HiGHS holds it to its feasibility tolerance, 1e-7)
+        a2 = sp.vstack([a, sp.csr_array(-np.ones((1, n)))], format="csr")
+        second = linprog(dm, A_ub=a2, b_ub=np.concatenate([b_ub, [float(first.fun)]]),
+                         bounds=bounds, method="highs")
+        if second.status == 0:
+            x = np.asarray(second.x)
+        else:  # numerically at the edge: keep phase 1's (equally served) assignment
+            log.debug("assignment LP, nearest facility: %s; using phase 1", second.message)
+    out[use] = np.clip(x, 0.0, demand[j])
+    return out
+
+
+def assign(cat: PlanCategory, open_new: Sequence[int] | np.ndarray = (), *,
+           nearest: bool = True) -> Assignment:
+    """Serve each compound's demand from the open facilities within its walking reach.
+
+    Existing facilities are always open. Maximises served demand with no facility beyond its
+    capacity, then sends residents to the nearest facility with room (fewest person-metres).
+    Without finite capacities every compound within reach is fully served by its nearest
+    facility.
+
+    Parameters
+    ----------
+    cat : PlanCategory
+    open_new : sequence of int
+        Spaces opened as new facilities of this category.
+    nearest : bool
+        Send residents to the nearest facility with room (a second LP). False stops after the
+        first: the served total is the same, the split between facilities arbitrary.
+
+    Returns
+    -------
+    Assignment
+    """
+    open_idx = np.unique(np.asarray(open_new, dtype=np.intp))
+    dist, cap = _facilities(cat, open_idx)
+    n_old = cat.reach_old.shape[0]
+    d = np.asarray(cat.demand, dtype=float)
+    n_comp = len(d)
+    near, _ = _nearest(dist, n_comp)
+    covered = near >= 0
+    nearest_load = np.bincount(near[covered], weights=d[covered], minlength=len(cap))
+    if not np.isfinite(cap).any():
+        served = np.where(covered, d, 0.0)
+        load = nearest_load
+    else:
+        cols = np.flatnonzero(covered & (d > 0))
+        flow = _flow_lp(dist, cap, d, cols, nearest=nearest)
+        coo = sp.coo_array(dist)
+        served = np.minimum(np.bincount(coo.col, weights=flow, minlength=n_comp), d)
+        load = np.bincount(coo.row, weights=flow, minlength=len(cap))
+    return Assignment(open_new=open_idx, served=served, covered=covered,
+                      load_new=load[n_old:], load_old=load[:n_old],
+                      nearest_new=nearest_load[n_old:], nearest_old=nearest_load[:n_old])
+
+
+def _served(cat: PlanCategory, open_new: np.ndarray) -> float:
+    return assign(cat, open_new, nearest=False).served_total
+
+
+def rank(cat: PlanCategory, chosen: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Order chosen spaces greedily by served demand added; drop those adding nothing.
+
+    Served demand is submodular in the set of open facilities (a max-flow value; coverage
+    without capacities), so once no space adds anything, the rest together add nothing either.
+    """
+    order: list[int] = []
+    gains: list[float] = []
+    current = _served(cat, np.empty(0, dtype=np.intp))
+    left = [int(i) for i in chosen]
+    while left:
+        values = [_served(cat, np.array([*order, i], dtype=np.intp)) for i in left]
+        best = int(np.argmax(values))  # ties: lowest space index (left is sorted)
+        if values[best] - current <= tol:
+            break
+        order.append(left.pop(best))
+        gains.append(values[best] - current)
+        current = values[best]
+    return np.array(order, dtype=np.intp), np.array(gains, dtype=float)
+
