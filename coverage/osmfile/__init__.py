@@ -43,8 +43,8 @@ from xml.etree import ElementTree
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import InputError, Problem
-from .osmtags import WALK_RULE_TAGS, is_walkable
+from ..errors import InputError, Problem
+from ..osmtags import WALK_RULE_TAGS, is_walkable
 
 if TYPE_CHECKING:
     import networkx as nx
