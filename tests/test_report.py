@@ -58,10 +58,12 @@ def test_html_self_contained_with_charts_maps_and_sections(area):
     text = paths[0].read_text(encoding="utf-8")
     assert not re.search(r"<(script|img|link)[^>]+(src|href)=\"?https?:", text)
     assert not re.search(r"(src|href)=\"(?!data:|#)", text)  # nothing outside the file
-    # heat map, before/after, 2 sensitivity charts (inline SVG); overview + 2 sited categories'
-    # maps (PNG)
-    assert text.count('<figure class="chart"') == text.count("<svg ") == 4
-    assert text.count('src="data:image/png;base64,') == 3
+    # heat map, before/after, 2 sensitivity charts; overview + 2 sited categories' maps: all
+    # inline SVG
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" class='
+    assert text.count('<figure class="chart"') == text.count(f'{svg}"chart"') == 4
+    assert text.count(f'{svg}"map"') == 3
+    assert "<img" not in text
     assert text.count('<figure class="map"') == 3
     assert 'id="map-overview"' in text and 'id="map-wet_market"' in text
     for heading in ("研究区域", "数据来源与日期", "方法", "各单元分类别覆盖率", "人口加权覆盖率",
@@ -192,7 +194,6 @@ def test_cjk_font_found_or_warned(caplog, monkeypatch):
 def test_no_cjk_font_no_tofu_and_one_warning(area, tmp_path, monkeypatch, caplog):
     """Without a CJK font every character drawn has a glyph in DejaVu Sans (no tofu boxes):
     units get ids listed in the page, categories their keys, the pictures' words are English."""
-    import matplotlib.text
     from matplotlib.font_manager import findfont
     from matplotlib.ft2font import FT2Font
 
@@ -200,22 +201,17 @@ def test_no_cjk_font_no_tofu_and_one_warning(area, tmp_path, monkeypatch, caplog
 
     res, _ = area
     monkeypatch.setattr(fonts, "CJK_FONTS", ("No Such Font 42",))
-    drawn: list[str] = []
-    real = matplotlib.text.Text.draw
-
-    def spy(self, renderer):
-        drawn.append(self.get_text())
-        return real(self, renderer)
-
-    monkeypatch.setattr(matplotlib.text.Text, "draw", spy)
     with caplog.at_level(logging.WARNING, logger="coverage.report"):
         write_report(res, tmp_path)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    svgs = re.findall(r"<svg .*?</svg>", page, flags=re.S)
+    assert len(svgs) == 4 + 3  # charts and maps
+    drawn = [t for svg in svgs for t in _drawn(svg)["text"]]
     tofu = sorted({s for s in drawn if any(ord(ch) not in glyphs for ch in s if ch != "\n")})
     assert drawn and not tofu, tofu
     assert "U1" in drawn and "wet_market" in " ".join(drawn)
     assert caplog.text.count("no CJK font") == 1
-    text = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "U1 = 回龙观" in text
+    assert "U1 = 回龙观" in page
 
 
 # --- static maps ---------------------------------------------------------------------------------
@@ -232,26 +228,16 @@ def _streets(res):
                             crs=res.boundaries.crs)
 
 
-def _drawn(monkeypatch):
-    """Texts and line colours matplotlib draws from now on."""
-    import matplotlib.collections
-    import matplotlib.text
-    from matplotlib.colors import to_hex
+def _drawn(svg: str) -> dict[str, list[str]]:
+    """Texts (each line) and stroke colours of a map's SVG."""
+    from xml.etree import ElementTree
 
-    seen: dict[str, list] = {"text": [], "lines": []}
-    text_draw, lines_draw = matplotlib.text.Text.draw, matplotlib.collections.LineCollection.draw
-
-    def text_spy(self, renderer):
-        seen["text"].append(self.get_text())
-        return text_draw(self, renderer)
-
-    def lines_spy(self, renderer):
-        seen["lines"] += [to_hex(c) for c in self.get_colors()]
-        return lines_draw(self, renderer)
-
-    monkeypatch.setattr(matplotlib.text.Text, "draw", text_spy)
-    monkeypatch.setattr(matplotlib.collections.LineCollection, "draw", lines_spy)
-    return seen
+    root = ElementTree.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = ["".join(t.itertext()) for t in root.iter(f"{ns}text")]
+    lines = ["".join(s.itertext()) for t in root.iter(f"{ns}text") for s in t.iter(f"{ns}tspan")]
+    strokes = [e.get("stroke", "") for e in root.iter() if e.tag in (f"{ns}path", f"{ns}line")]
+    return {"text": texts + lines, "lines": strokes}
 
 
 def test_category_map_draws_every_layer_in_the_web_maps_words(area, monkeypatch):
@@ -264,9 +250,9 @@ def test_category_map_draws_every_layer_in_the_web_maps_words(area, monkeypatch)
     res, _ = area
     res = dataclasses.replace(res, streets=_streets(res))
     cat = res.config.category("wet_market")
-    seen = _drawn(monkeypatch)
-    png = category_map(res, cat, chart_text("zh"), dpi=60)
-    assert png.startswith(b"\x89PNG")
+    svg = category_map(res, cat, chart_text("zh"))
+    assert svg.startswith("<svg ") and svg.endswith("</svg>")
+    seen = _drawn(svg)
     texts = " | ".join(seen["text"])
     for word in ("回龙观", "天通苑", "北", "小区：10 分钟内可达 (6)",
                  "小区：10 分钟内不可达 (4)", "现有设施：菜市场",
@@ -278,24 +264,22 @@ def test_category_map_draws_every_layer_in_the_web_maps_words(area, monkeypatch)
     assert re.search(r"\d+ (米|公里)", texts)  # scale bar
     assert style.STREET_COLOUR in seen["lines"]
     assert map_layout(res).landscape  # 1200 m x 600 m: wider than tall
-    seen["text"].clear()
-    seen["lines"].clear()
-    category_map(dataclasses.replace(res, streets=None), res.config.category("elderly_station"),
-                 chart_text("zh"), dpi=60)
+    seen = _drawn(category_map(dataclasses.replace(res, streets=None),
+                               res.config.category("elderly_station"), chart_text("zh")))
     assert "步行路网" not in seen["text"] and style.STREET_COLOUR not in seen["lines"]
     assert "P" in seen["text"] and "规划站点" in seen["text"]  # the planned station's diamond
 
 
 def test_report_maps_layout_follows_the_area_shape(area):
     """A wide area prints its maps on landscape pages with the legend at the right; a tall one
-    on portrait pages; every map of an area has the same frame; print size follows the dpi."""
+    on portrait pages; every map of an area has the same frame and print size."""
     from shapely import affinity
 
     from coverage.report.fonts import chart_text
     from coverage.report.staticmaps import map_layout, report_maps
 
     res, _ = area
-    maps = report_maps(res, chart_text("zh"), dpi=50)
+    maps = report_maps(res, chart_text("zh"))
     assert [m.key for m in maps] == ["overview", "elderly_station", "wet_market"]
     assert all(m.landscape for m in maps)
     assert all(8 < m.width_in < 10.6 and m.height_in < 5.6 for m in maps)  # A4 landscape
@@ -311,13 +295,14 @@ def test_unit_names_avoid_the_sites():
     """A unit's name moves off a site symbol at its pole of inaccessibility, stays inside."""
     import shapely
 
-    from coverage.report.staticmaps import _label_xy
+    from coverage.report.maplabels import label_xy, unit_places
 
     unit = shapely.box(0, 0, 1000, 400)
-    free = _label_xy(unit, 300, 60, None)
+    places = unit_places(unit, 300, 60)
+    free = label_xy(places, None)
     assert free == pytest.approx((500, 200), abs=1)
     site = shapely.Point(500, 200).buffer(80)
-    x, y = _label_xy(unit, 300, 60, site)
+    x, y = label_xy(places, site)
     label = shapely.box(x - 150, y - 30, x + 150, y + 30)
     assert not label.intersects(site) and unit.contains(label)
 

@@ -2,7 +2,7 @@
 request, ``report.pdf`` — a pure function of a run's :class:`~coverage.results.Results`.
 
 Modules: :mod:`.tables` (every table, as one :class:`ReportTables`), :mod:`.charts` (SVG heat map,
-before/after, sensitivity curves), :mod:`.staticmaps` (matplotlib maps of the area),
+before/after, sensitivity curves), :mod:`.staticmaps` (SVG maps of the area),
 :mod:`.html` (one self-contained page; a print variant for the PDF), :mod:`.xlsx`
 (deterministic workbook), :mod:`.pdf` (WeasyPrint), :mod:`.fonts` (CJK font or ASCII fallback).
 Every text from data is HTML-escaped; in the workbook, texts that start like a formula stay text.
@@ -39,15 +39,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Resolution of the static maps: on screen (HTML) and in print (PDF; 200 dpi at A4 width).
-#: The charts are SVG (vectors: no resolution).
-MAP_SCREEN_DPI = 110
-PRINT_DPI = 200
 
-
-def _pictures(results: Results, t: ReportTables, text: ChartText, *, map_dpi: int) -> Pictures:
+def _pictures(results: Results, t: ReportTables, text: ChartText) -> Pictures:
+    """Charts and maps (SVG: vectors, the same pictures on screen and in print)."""
     charts = render_charts(t, results.config, text)
-    maps = report_maps(results, text, dpi=map_dpi)
+    maps = report_maps(results, text)
     return Pictures(charts=charts, maps=maps, unit_ids=dict(text.unit_ids))
 
 
@@ -75,13 +71,12 @@ def write_report(results: Results, out_dir: str | Path, *, lang: str = "zh",
     out = Path(out_dir)
     t = build_tables(results, lang=lang)
     font = chart_text(lang).font  # one lookup, one warning when there is no CJK font
-    pics = _pictures(results, t, ChartText(font, lang), map_dpi=MAP_SCREEN_DPI)
+    pics = _pictures(results, t, ChartText(font, lang))
     text = render_html(results.config, t, pics, lang=lang)
     paths = [write_text(out / "report.html", text), write_xlsx(t, out / "report.xlsx", lang=lang),
              write_csv(t.sensitivity, out / "sensitivity.csv")]
     if pdf:
-        print_pics = _pictures(results, t, ChartText(font, lang), map_dpi=PRINT_DPI)
-        paths.append(write_pdf(render_html(results.config, t, print_pics, lang=lang,
+        paths.append(write_pdf(render_html(results.config, t, pics, lang=lang,
                                            media="print"), out / "report.pdf"))
     log.info("report written: %s (%.0f kB)", paths[0], len(text.encode()) / 1e3)
     return paths

@@ -1,6 +1,6 @@
 """The report as one self-contained HTML page (screen) or the page WeasyPrint prints (PDF).
 
-Styles, pictures (PNG as ``data:`` URIs) and a small table-sorting script are inline, so the file
+Styles, pictures (inline SVG) and a small table-sorting script are inline, so the file
 opens offline and can be e-mailed. Every text from data is HTML-escaped. The print variant adds
 A4 page rules: page numbers, repeated table headers, no row split across pages, and one map a
 page, each printed at the size it was drawn (on landscape pages when the area is wider than tall).
@@ -8,7 +8,6 @@ page, each printed at the size it was drawn (on landscape pages when the area is
 
 from __future__ import annotations
 
-import base64
 import html
 import math
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ __all__ = ["Pictures", "render_html"]
 
 @dataclass(frozen=True)
 class Pictures:
-    """The report's pictures: charts by name (inline SVG), static maps in order (PNG), ASCII ids
+    """The report's pictures: charts by name (inline SVG), static maps in order (SVG), ASCII ids
     given to units."""
 
     charts: dict[str, str] = field(default_factory=dict)
@@ -92,6 +91,7 @@ nav ol{columns:2}dl.kv{display:grid;grid-template-columns:max-content auto;gap:2
 dl.kv dt{font-weight:600}dl.kv dd{margin:0}
 figure{margin:1.2em 0}figcaption{color:#444;font-size:.92em;margin-top:.3em}
 figure.chart{margin:.6em 0}svg.chart{display:block;max-width:100%;height:auto}
+svg.map{display:block;margin:0 auto;max-width:100%;height:auto}
 p.note{color:#555;font-size:.9em}
 @media print{nav{display:none}h2{break-after:avoid}table{break-inside:auto}}
 """
@@ -118,7 +118,7 @@ th,td{padding:2px 4px}
 @page landscape{size:A4 landscape}
 section.landscape{page:landscape}
 figure.map{break-inside:avoid;margin:0}figure.map+figure.map{break-before:page}
-figure.map img{display:block;margin:0 auto;max-width:100%;height:auto}
+figure.map svg{display:block;margin:0 auto;max-width:100%;height:auto}
 figure.map figcaption{text-align:center}
 .sort-hint{display:none}div.keep{break-inside:avoid}
 figure.chart{break-inside:avoid}svg.chart{max-height:235mm}
@@ -149,11 +149,11 @@ document.querySelectorAll('table.sortable').forEach(function (t) {
 
 
 
-def _img(data: bytes, alt: str, cls: str = "", width_in: float = 0.0) -> str:
-    klass = f' class="{cls}"' if cls else ""
-    size = f' style="width:{width_in:.3f}in"' if width_in else ""
-    return (f'<img{klass}{size} alt="{html.escape(alt)}" '
-            f'src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">')
+def _map_svg(svg: str, width_in: float = 0.0) -> str:
+    """A map (a complete ``<svg class="map">`` element) inline; on paper ``width_in`` wide."""
+    if not width_in:
+        return svg
+    return svg.replace('<svg ', f'<svg style="width:{width_in:.3f}in" ', 1)
 
 
 def _chart(svg: str, label: str) -> str:
@@ -194,7 +194,7 @@ def _maps_html(pics: Pictures, lang: str, *, printing: bool) -> str:
     out = [f'<p>{html.escape(tr("maps_note", lang))}</p>', _unit_key(pics, lang)]
     for i, m in enumerate(pics.maps, start=1):
         cap = html.escape(tr("map_fig", lang, n=i, title=m.title))
-        img = _img(m.png, m.title, width_in=m.width_in if printing else 0.0)
+        img = _map_svg(m.svg, width_in=m.width_in if printing else 0.0)
         out.append(f'<figure class="map" id="map-{html.escape(m.key)}">'
                    f"{img}<figcaption>{cap}</figcaption></figure>")
     return "".join(out)
@@ -286,7 +286,7 @@ def render_html(config: AreaConfig, t: ReportTables, pics: Pictures, *, lang: st
     config : AreaConfig
     t : ReportTables
     pics : Pictures
-        Charts and maps (PNG bytes), embedded as ``data:`` URIs.
+        Charts and maps (SVG), placed inline.
     lang : {"zh", "en"}
     media : {"screen", "print"}
         ``print`` adds the A4 page rules used for the PDF and leaves out the script.
