@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from .access import Snapped, snap_layer
@@ -101,6 +100,8 @@ def generate_candidates(net: WalkNetwork, areas: np.ndarray, spacing_m: float, *
         return gpd.GeoDataFrame({c: [] for c in cols[:-1]}, geometry=[], crs=crs)
     xy = np.concatenate(pts)
     xy = xy[shapely.contains_xy(zone, xy[:, 0], xy[:, 1])]
+    from scipy.spatial import cKDTree  # only for generated candidates: a slow import
+
     tree = cKDTree(xy)
     taken = np.zeros(len(xy), bool)
     blocked = np.zeros(len(xy), bool)
