@@ -189,11 +189,18 @@ def test_second_run_fails_at_once_naming_the_lock(tmp_path):
 # --- killed, terminated, interrupted, disk full ---------------------------------------------------
 
 
+def _interruptible() -> None:
+    """In the child: Ctrl-C as in a terminal. A suite started in the background by a shell
+    without job control (`pytest ... &`, as CI scripts do) passes SIGINT on ignored, and
+    Python then keeps ignoring it: the Ctrl-C cases would test nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_run(out: Path, map_path: Path, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "coverage.cli", "-q", "run",
                              str(SAMPLE / "area.toml"), "--out", str(out), "--map",
                              str(map_path)], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_interruptible)
 
 
 def _wait_for_staging(out: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -247,7 +254,8 @@ def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path, library):
     """Ctrl-C while the libraries load (the seconds before anything happens): no traceback."""
     proc = subprocess.Popen([sys.executable, "-m", "coverage.cli", "validate",
                              str(SAMPLE / "area.toml")], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_interruptible)
     t0 = time.perf_counter()
     while not _loaded(proc.pid, library) and proc.poll() is None:
         assert time.perf_counter() - t0 < 60
