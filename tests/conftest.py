@@ -42,6 +42,17 @@ def _no_internet():
         socket.socket.connect = _real_connect  # type: ignore[method-assign]
 
 
+@pytest.fixture(scope="module")
+def driver():
+    """A headless chromium for one module's real-browser tests (tests/_browser.py), quit at the
+    module's end; skipped where chromium or selenium is missing."""
+    from _browser import start_driver
+
+    d = start_driver()
+    yield d
+    d.quit()
+
+
 @pytest.fixture(scope="session")
 def sample_config():
     """The embedded Huitian sample's config."""

@@ -7,19 +7,13 @@ folder.
 from __future__ import annotations
 
 import pytest
-from _browser import alerts, js_errors, open_page, start_driver
+from _browser import alerts, js_errors, open_page
 from _results_fixture import XSS_SCRIPT, make_config, make_results
 
 from coverage.report import write_report
 from coverage.results import read_results
 
 pytestmark = pytest.mark.browser
-
-@pytest.fixture(scope="module")
-def driver():
-    d = start_driver()
-    yield d
-    d.quit()
 
 
 @pytest.fixture(scope="module")

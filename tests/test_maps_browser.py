@@ -12,7 +12,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from _browser import alerts, js_errors, open_page, start_driver, viewport
+from _browser import alerts, js_errors, open_page, viewport
 from _results_fixture import XSS_IMG, XSS_SCRIPT, make_config, make_results
 from shapely.geometry import box
 
@@ -26,11 +26,10 @@ SHOTS_ENV = "CIRCLE15_SHOTS"  # set to a folder to keep the screenshots there to
 
 
 @pytest.fixture(scope="module")
-def driver():
-    d = start_driver()
-    viewport(d, 1366, 768)  # a planner's laptop
-    yield d
-    d.quit()
+def driver(driver):
+    """conftest's chromium at a planner's laptop's viewport."""
+    viewport(driver, 1366, 768)
+    return driver
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _browser import alerts, js_errors, start_driver
+from _browser import alerts, js_errors
 from _results_fixture import XSS_IMG, XSS_SCRIPT
 from pyproj import Transformer
 
@@ -63,13 +63,6 @@ def _stop(s) -> None:
     s.server.should_exit = True
     s.thread.join(10)
     s.sock.close()
-
-
-@pytest.fixture(scope="module")
-def driver():
-    d = start_driver()
-    yield d
-    d.quit()
 
 
 @pytest.fixture(scope="module")
