@@ -356,3 +356,34 @@ def test_sensitivity_charts_mark_the_configs_own_setting(area):
         for cat, (x0, w), mark, dot in zip(cats, frames, marks, dots, strict=True):
             assert mark == pytest.approx(x0 + w * (own(cat) - lo) / (hi - lo), abs=0.06)
             assert dot == pytest.approx(mark, abs=0.06)
+
+
+def test_workbook_writer_cells_styles_and_columns(tmp_path):
+    """The hand-written workbook: numbers, booleans, empty and control-character texts, more
+    than 26 columns, a bold filled frozen header, column widths; openpyxl reads it back."""
+    import datetime as dt
+
+    from coverage.report.xlsx import _column, _package, _sheet_xml, _zip
+
+    assert [_column(i) for i in (1, 26, 27, 52, 703)] == ["A", "Z", "AA", "AZ", "AAA"]
+    df = pd.DataFrame({"名称": ["a\x07b", "=1+1", None], "n": [1, 2, 3],
+                       "x": [0.1, float("nan"), 2.5], "ok": [True, False, True]})
+    for i in range(30):
+        df[f"c{i}"] = i
+    stamp = dt.datetime(2026, 1, 1)
+    parts = _package(["表", "Empty"], stamp)
+    parts["xl/worksheets/sheet1.xml"] = _sheet_xml(df, "-")
+    parts["xl/worksheets/sheet2.xml"] = _sheet_xml(None, "未计算")
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(_zip(parts, stamp))
+    assert _zip(parts, stamp) == path.read_bytes()  # deterministic
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["表", "Empty"] and wb.properties.modified.year == 2026
+    ws = wb["表"]
+    assert [c.value for c in ws[1]][:4] == ["名称", "n", "x", "ok"] and ws.max_column == 34
+    assert [c.value for c in ws[2]][:4] == ["ab", 1, 0.1, True]
+    assert [c.value for c in ws[3]][:4] == ["=1+1", 2, None, False]
+    assert ws["A3"].data_type == "s" and ws["A4"].value is None and ws["AH4"].value == 29
+    assert ws["A1"].font.b and ws["A1"].fill.fgColor.rgb.endswith("E6EFE6") and not ws["A2"].font.b
+    assert ws.freeze_panes == "A2" and ws.column_dimensions["A"].width == pytest.approx(8.4)
+    assert wb["Empty"]["A1"].value == "未计算"

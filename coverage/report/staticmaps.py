@@ -142,14 +142,27 @@ def map_layout(results: Results) -> MapLayout:
 
 @dataclass(frozen=True)
 class MapBase:
-    """What every map of an area shares: the frame, the unit boundaries (each shared edge
-    once, so its dashes stay dashes), each unit's name with the places it may take, and the
-    angle of true north (degrees counter-clockwise from up)."""
+    """What every map of an area shares: the frame, the walk network and the unit boundaries
+    (each shared edge once, so its dashes stay dashes) as SVG, each unit's name with the places
+    it may take, and the angle of true north (degrees counter-clockwise from up)."""
 
     layout: MapLayout
-    edges: Any
+    streets: str
+    edges: str
     names: list[tuple[str, UnitPlaces, float, float]]
     north_deg: float
+
+
+def _canvas(layout: MapLayout, font: str | None) -> Canvas:
+    return Canvas.of(layout.fig_size_in, layout.box_in, layout.extent, font)
+
+
+def _layer_svg(layout: MapLayout, geoms: Any, colour: str, width: float, *,
+               dashed: bool = False) -> str:
+    """A line layer's SVG in the frame of ``layout`` ("" when there is nothing to draw)."""
+    c = _canvas(layout, None)
+    c.lines(geoms, colour, width, dashed=dashed)
+    return "".join(c.body)
 
 
 def map_base(results: Results, text: ChartText) -> MapBase:
@@ -157,13 +170,18 @@ def map_base(results: Results, text: ChartText) -> MapBase:
     layout = map_layout(results)
     b = results.boundaries
     edges = shapely.line_merge(shapely.union_all(b.boundary.to_numpy()))
+    streets = results.streets
+    street_svg = (_layer_svg(layout, streets.geometry.to_numpy(), style.STREET_COLOUR, 0.45)
+                  if streets is not None and len(streets) else "")
+    edge_svg = _layer_svg(layout, [edges], style.BOUNDARY_COLOUR, 1.1, dashed=True)
     m = layout.m_per_pt
     names = []
     for name, geom in zip(b["name"], b.geometry, strict=True):
         label = text.unit(name)
         w, h = (text_width_pt(label, _UNIT_PT) + 4) * m, (_UNIT_PT + 3) * m
         names.append((label, unit_places(geom, w, h), w, h))
-    return MapBase(layout, edges, names, true_north_deg(results.config.crs, layout.extent))
+    return MapBase(layout, street_svg, edge_svg, names,
+                   true_north_deg(results.config.crs, layout.extent))
 
 
 def sited_categories(results: Results) -> list[Category]:
@@ -203,10 +221,9 @@ class _Map:
 def _start(results: Results, text: ChartText, base: MapBase | None) -> _Map:
     base = base or map_base(results, text)
     layout = base.layout
-    c = _Map(Canvas.of(layout.fig_size_in, layout.box_in, layout.extent, text.font), base, text)
-    streets = results.streets
-    if streets is not None and len(streets):  # the walk network under everything
-        c.canvas.lines(streets.geometry.to_numpy(), style.STREET_COLOUR, 0.45)
+    c = _Map(_canvas(layout, text.font), base, text)
+    if base.streets:  # the walk network under everything
+        c.canvas.body.append(base.streets)
         c.streets = True
     return c
 
@@ -269,7 +286,7 @@ def _compounds_by(c: _Map, results: Results, classes: np.ndarray,
             continue
         c.canvas.polygons(geoms[sel], colour, alpha)
         c.add(Symbol("patch", colour, alpha=alpha), f"{label} ({int(sel.sum()):,})")
-    c.canvas.lines([c.base.edges], style.BOUNDARY_COLOUR, 1.1, dashed=True)
+    c.canvas.body.append(c.base.edges)
 
 
 def _dots(c: _Map, pts: gpd.GeoDataFrame, colour: str, label: str) -> None:
