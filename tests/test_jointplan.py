@@ -333,3 +333,80 @@ def test_a_model_that_disagrees_with_the_assignment_is_never_reported(monkeypatc
     monkeypatch.setattr(model, "choose", off_by_five)
     with pytest.raises(SolverError, match="numerical trouble"):
         solve_joint(cats)
+
+
+# --- fast paths: exact max flow, lazy ranking, shared outcomes ------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_integer_max_flow_equals_the_assignment_lp(seed):
+    """The served total by scipy's integer max flow equals the assignment LP's (and networkx's
+    max flow); fractional demand or capacity is left to the LP."""
+    from coverage.jointplan import serving
+
+    rng = np.random.default_rng(seed)
+    for cat in _instance(seed, capacities="tight" if seed % 2 else True):
+        for size in (0, 1, 2, 4):
+            open_new = np.sort(rng.choice(cat.n_spaces, size, replace=False))
+            dist, cap = serving._facilities(cat, open_new)
+            fast = serving._max_flow_served(dist, cap, cat.demand)
+            lp = assign(cat, open_new, nearest=False).served_total
+            assert fast == pytest.approx(lp, abs=1e-6)
+            assert fast == pytest.approx(maxflow_served(cat, tuple(open_new.tolist())))
+            if not dist.nnz:  # no facility within reach of anyone: nothing served, exactly
+                assert fast == 0.0
+                continue
+            half = np.where(np.isfinite(cap), cap + 0.5, cap)
+            if np.isfinite(cap).any():
+                assert serving._max_flow_served(dist, half, cat.demand) is None
+            assert serving._max_flow_served(dist, cap, cat.demand + 0.25) is None
+
+
+def _eager_rank(cat: PlanCategory, chosen: np.ndarray, tol: float):
+    """Every space evaluated at every step (the textbook greedy; ties: lowest index)."""
+    order: list[int] = []
+    gains: list[float] = []
+    current = maxflow_served(cat, ())
+    left = [int(i) for i in np.sort(chosen)]
+    while left:
+        values = [maxflow_served(cat, tuple(sorted([*order, i]))) for i in left]
+        best = int(np.argmax(values))
+        if values[best] - current <= tol:
+            break
+        order.append(left.pop(best))
+        gains.append(values[best] - current)
+        current = values[best]
+    return order, gains
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_lazy_ranking_equals_evaluating_every_space(seed):
+    """The ranking skips spaces whose earlier gain cannot win; the order and gains are the
+    textbook greedy's, ties (common when new facilities fill up) to the lowest index."""
+    from coverage.jointplan.serving import rank
+
+    rng = np.random.default_rng(seed)
+    for cat in _instance(seed, capacities="tight" if seed % 2 else True, n_spaces=10):
+        chosen = np.sort(rng.choice(cat.n_spaces, int(rng.integers(1, 7)), replace=False))
+        order, gains = rank(cat, chosen, 1e-6)
+        want_order, want_gains = _eager_rank(cat, chosen, 1e-6)
+        assert order.tolist() == want_order
+        np.testing.assert_allclose(gains, want_gains, atol=1e-6)
+
+
+@pytest.mark.parametrize("capacities", [False, True, "tight"])
+def test_a_shared_outcome_cache_changes_no_answer(capacities):
+    from coverage.jointplan.solve import OutcomeCache
+
+    for seed in range(6):
+        cats = _instance(seed, capacities=capacities)
+        cache = OutcomeCache()
+        joint = solve_joint(cats, cache=cache)
+        indep = solve_independent(cats, cache=cache)
+        for plan, fresh in ((joint, solve_joint(cats)), (indep, solve_independent(cats))):
+            for key, got in plan.categories.items():
+                want = fresh.categories[key]
+                assert got.selected.tolist() == want.selected.tolist()
+                np.testing.assert_array_equal(got.gains, want.gains)
+                np.testing.assert_array_equal(got.plan.served, want.plan.served)
+                np.testing.assert_array_equal(got.plan.load_new, want.plan.load_new)

@@ -117,12 +117,16 @@ class _Builder:
                           np.asarray(self.lb), np.asarray(self.ub),
                           np.asarray(self.integer, dtype=bool))
         served = np.asarray(self.obj)
-        # the MILP minimises: negate the demand
-        first = solve_milp(dataclasses.replace(model, c=-served), what="joint plan",
-                           time_limit_s=time_limit_s, accept_time_limit=accept_time_limit)
-        assert first.x is not None  # solve_milp raises when there is no solution
         covered = np.asarray(self.obj2)
-        if np.array_equal(covered, served):  # no capacities: within reach = served
+        one = np.array_equal(covered, served)  # no capacities: within reach = served
+        # the MILP minimises: negate the demand. When a second MILP picks the plan, only the
+        # first's optimal value matters, and HiGHS finds it 3-8 times faster without presolve
+        # (on the Huitian sample); the plan itself comes from a presolved solve either way.
+        first = solve_milp(dataclasses.replace(model, c=-served), what="joint plan",
+                           time_limit_s=time_limit_s, accept_time_limit=accept_time_limit,
+                           presolve=one)
+        assert first.x is not None  # solve_milp raises when there is no solution
+        if one:
             return first.x, first.status
         best = float(served @ first.x)
         keep = sp.vstack([a, sp.csr_array(served[None, :])], format="csr")

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
+from scipy.sparse.csgraph import maximum_flow
 
 from ..errors import SolverError
-from .records import Assignment, PlanCategory
+from .records import REL_TOL, Assignment, PlanCategory
 
 __all__ = ["assign", "rank"]
 
@@ -136,27 +137,82 @@ def assign(cat: PlanCategory, open_new: Sequence[int] | np.ndarray = (), *,
                       nearest_new=nearest_load[n_old:], nearest_old=nearest_load[:n_old])
 
 
+_INT32_MAX = 2**31 - 1  # scipy's maximum_flow takes int32 capacities
+
+
+def _max_flow_served(dist: sp.csr_array, cap: np.ndarray, demand: np.ndarray) -> float | None:
+    """The most demand the facilities (rows of ``dist``) can serve, as an exact integer max flow.
+
+    Network: source -> compound (its demand) -> each facility within reach (the compound's
+    demand) -> sink (the facility's capacity; unlimited = all demand). Its value is the first
+    phase of :func:`assign`'s LP, without the LP solver's tolerances. None when a demand or a
+    finite capacity is not a whole number, or the demand is too large for int32.
+    """
+    coo = sp.coo_array(dist)
+    d = np.asarray(demand, dtype=float)
+    pair = d[coo.col] > 0
+    fac, comp = coo.row[pair], coo.col[pair]
+    if len(fac) == 0:
+        return 0.0
+    comps, jj = np.unique(comp, return_inverse=True)
+    dc = d[comps]
+    total = float(dc.sum())
+    finite = np.isfinite(cap)
+    if (total > _INT32_MAX or np.any(dc != np.round(dc))
+            or np.any(cap[finite] != np.round(cap[finite]))):
+        return None
+    n_c, n_f = len(comps), len(cap)
+    sink = 1 + n_c + n_f
+    to_sink = np.where(finite, np.minimum(cap, total), total)
+    rows = np.concatenate([np.zeros(n_c, np.int64), 1 + jj, 1 + n_c + np.arange(n_f)])
+    cols = np.concatenate([1 + np.arange(n_c), 1 + n_c + fac, np.full(n_f, sink)])
+    caps = np.concatenate([dc, dc[jj], to_sink]).astype(np.int32)
+    graph = sp.csr_array((caps, (rows, cols)), shape=(sink + 1, sink + 1))
+    return float(maximum_flow(graph, 0, sink).flow_value)
+
+
 def _served(cat: PlanCategory, open_new: np.ndarray) -> float:
+    """Demand served with the existing facilities and the spaces ``open_new`` open."""
+    if np.isfinite(np.asarray(cat.capacity_new, dtype=float)[open_new]).any() or np.isfinite(
+            cat.capacity_old).any():
+        dist, cap = _facilities(cat, np.unique(np.asarray(open_new, dtype=np.intp)))
+        value = _max_flow_served(dist, cap, cat.demand)
+        if value is not None:
+            return value
     return assign(cat, open_new, nearest=False).served_total
 
 
 def rank(cat: PlanCategory, chosen: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
     """Order chosen spaces greedily by served demand added; drop those adding nothing.
 
-    Served demand is submodular in the set of open facilities (a max-flow value; coverage
-    without capacities), so once no space adds anything, the rest together add nothing either.
+    Each step takes the space adding the most (ties, within a billionth of the demand: the
+    lowest space index). Served demand is submodular in the set of open facilities (a max-flow
+    value; coverage without capacities): a space's gain never grows as others open, so its
+    gain in an earlier step bounds it now, and a space whose bound cannot reach the best
+    found (or only tie it from a higher index) is not evaluated again (lazy greedy, the same
+    order as evaluating all). Once no space adds anything, the rest together add nothing.
     """
+    eps = REL_TOL * max(1.0, float(np.sum(cat.demand)))
     order: list[int] = []
     gains: list[float] = []
     current = _served(cat, np.empty(0, dtype=np.intp))
-    left = [int(i) for i in chosen]
-    while left:
-        values = [_served(cat, np.array([*order, i], dtype=np.intp)) for i in left]
-        best = int(np.argmax(values))  # ties: lowest space index (left is sorted)
+    bound = {int(i): np.inf for i in chosen}  # gain bound per space left
+    while bound:
+        values: dict[int, float] = {}
+        best = -1
+        for i in sorted(bound, key=lambda s: (-bound[s], s)):
+            if values:
+                reach = current + bound[i]
+                if reach < values[best] - eps or (i > best and reach <= values[best] + eps):
+                    continue
+            values[i] = _served(cat, np.array([*order, i], dtype=np.intp))
+            bound[i] = values[i] - current
+            top = max(values.values())
+            best = min(s for s, v in values.items() if v >= top - eps)
         if values[best] - current <= tol:
             break
-        order.append(left.pop(best))
+        order.append(best)
         gains.append(values[best] - current)
         current = values[best]
+        del bound[best]
     return np.array(order, dtype=np.intp), np.array(gains, dtype=float)
-

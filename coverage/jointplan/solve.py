@@ -15,23 +15,54 @@ import numpy as np
 
 from ..errors import SolverError
 from . import model
-from .records import LP_REL_TOL, REL_TOL, CategoryOutcome, JointOutcome, PlanCategory
+from .records import (
+    LP_REL_TOL,
+    REL_TOL,
+    Assignment,
+    CategoryOutcome,
+    JointOutcome,
+    PlanCategory,
+)
 from .serving import assign, rank
 
-__all__ = ["double_booked", "solve_independent", "solve_joint"]
+__all__ = ["OutcomeCache", "double_booked", "solve_independent", "solve_joint"]
 
 log = logging.getLogger(__name__)
 
 
-def _outcome(cat: PlanCategory, chosen: np.ndarray) -> CategoryOutcome:
-    # LP served totals carry HiGHS's feasibility tolerance (1e-7 per row): a gain below a
-    # millionth of the demand is noise there, exactly zero without capacities.
-    share = LP_REL_TOL * 10 if cat.capacitated else REL_TOL
-    tol = share * max(1.0, float(np.sum(cat.demand)))
-    selected, gains = rank(cat, np.sort(chosen), tol)
-    return CategoryOutcome(key=cat.key, selected=selected, gains=gains,
-                           base=assign(cat, np.empty(0, dtype=np.intp)),
-                           plan=assign(cat, selected))
+class OutcomeCache:
+    """Each category's outcome per set of chosen spaces, computed once.
+
+    The joint and the independent plans often choose the same spaces for a category, and both
+    start from the same existing facilities; give one cache to both (for the same
+    :class:`PlanCategory` objects: they are told apart by identity) and each assignment and
+    ranking is computed once. The answers are those computed without a cache.
+    """
+
+    def __init__(self) -> None:
+        self._base: dict[int, tuple[PlanCategory, Assignment]] = {}
+        self._seen: dict[tuple[int, bytes], tuple[PlanCategory, CategoryOutcome]] = {}
+
+    def base(self, cat: PlanCategory) -> Assignment:
+        """Existing facilities only."""
+        if id(cat) not in self._base:  # the record is kept so that its id stays its own
+            self._base[id(cat)] = cat, assign(cat, np.empty(0, dtype=np.intp))
+        return self._base[id(cat)][1]
+
+    def outcome(self, cat: PlanCategory, chosen: np.ndarray) -> CategoryOutcome:
+        """The chosen spaces ranked, and the assignments before and after."""
+        chosen = np.sort(np.asarray(chosen, dtype=np.intp))
+        key = (id(cat), chosen.astype(np.int64).tobytes())
+        if key not in self._seen:
+            # LP served totals carry HiGHS's feasibility tolerance (1e-7 per row): a gain below
+            # a millionth of the demand is noise there, exactly zero without capacities.
+            share = LP_REL_TOL * 10 if cat.capacitated else REL_TOL
+            tol = share * max(1.0, float(np.sum(cat.demand)))
+            selected, gains = rank(cat, chosen, tol)
+            self._seen[key] = cat, CategoryOutcome(key=cat.key, selected=selected, gains=gains,
+                                                   base=self.base(cat),
+                                                   plan=assign(cat, selected))
+        return self._seen[key][1]
 
 
 def _check_served(cats: Sequence[PlanCategory], outcomes: dict[str, CategoryOutcome],
@@ -67,7 +98,8 @@ def _check_keys(cats: Sequence[PlanCategory]) -> None:
 
 
 def solve_joint(cats: Sequence[PlanCategory], *, time_limit_s: float = 60.0,
-                accept_time_limit: bool = False) -> JointOutcome:
+                accept_time_limit: bool = False,
+                cache: OutcomeCache | None = None) -> JointOutcome:
     """The best plan for all categories at once (exact).
 
     Each space hosts at most one new facility and only a category it is eligible for; each
@@ -82,6 +114,8 @@ def solve_joint(cats: Sequence[PlanCategory], *, time_limit_s: float = 60.0,
     accept_time_limit : bool
         Return the best plan found (status ``"time_limit"``) instead of raising when the
         time limit is hit.
+    cache : OutcomeCache, optional
+        Shared with :func:`solve_independent` on the same categories.
 
     Returns
     -------
@@ -95,7 +129,8 @@ def solve_joint(cats: Sequence[PlanCategory], *, time_limit_s: float = 60.0,
     t0 = time.perf_counter()
     _check_keys(cats)
     chosen, status, model_served = model.choose(cats, time_limit_s, accept_time_limit)
-    outcomes = {c.key: _outcome(c, chosen[c.key]) for c in cats}
+    cache = OutcomeCache() if cache is None else cache
+    outcomes = {c.key: cache.outcome(c, chosen[c.key]) for c in cats}
     _check_served(cats, outcomes, model_served)
     out = JointOutcome(categories=outcomes, weights={c.key: c.weight for c in cats},
                        status=status, solve_s=time.perf_counter() - t0)
@@ -106,17 +141,19 @@ def solve_joint(cats: Sequence[PlanCategory], *, time_limit_s: float = 60.0,
 
 
 def solve_independent(cats: Sequence[PlanCategory], *, time_limit_s: float = 60.0,
-                      accept_time_limit: bool = False) -> JointOutcome:
+                      accept_time_limit: bool = False,
+                      cache: OutcomeCache | None = None) -> JointOutcome:
     """Each category's best plan on its own, as if the others did not need spaces.
 
     Without finite capacities this is :func:`coverage.siting.solve_mclp` on the eligible
     spaces; with capacities the joint model with one category. The sum of the weighted gains
     bounds the joint plan's from above; the answers may put two categories into one space
-    (see :func:`double_booked`).
+    (see :func:`double_booked`). Parameters as :func:`solve_joint`'s.
     """
     from ..siting import solve_mclp
 
     t0 = time.perf_counter()
+    cache = OutcomeCache() if cache is None else cache
     _check_keys(cats)
     outcomes: dict[str, CategoryOutcome] = {}
     statuses = []
@@ -131,7 +168,7 @@ def solve_independent(cats: Sequence[PlanCategory], *, time_limit_s: float = 60.
                              time_limit_s=time_limit_s, accept_time_limit=accept_time_limit)
             pick, status = rows[res.selected], res.status
         statuses.append(status)
-        outcomes[cat.key] = _outcome(cat, pick)
+        outcomes[cat.key] = cache.outcome(cat, pick)
         if cat.capacitated or not len(rows):
             _check_served([cat], outcomes, model_served)
     status = next((s for s in statuses if s != "optimal"), "optimal")

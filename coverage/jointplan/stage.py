@@ -36,7 +36,7 @@ from ..metrics import within_walk
 from ..pipeline import CoverageResult
 from ..planning import SCENARIO_COLUMNS, candidate_sites, compound_distance_matrix, scenario_row
 from .records import Assignment, JointOutcome, PlanCategory
-from .solve import double_booked, solve_independent
+from .solve import OutcomeCache, double_booked, solve_independent
 from .solve import solve_joint as _solve_joint
 
 __all__ = [
@@ -401,8 +401,9 @@ def plan_joint(result: CoverageResult, settings: PlanConfig | None = None, *,
                         "floor area >= %g m2): no new facility placed", p.cat.key,
                         p.cat.min_floor_area_m2)
     models = [p.model for p in planned]
-    joint = _solve_joint(models, time_limit_s=settings.time_limit_s)
-    independent = solve_independent(models, time_limit_s=settings.time_limit_s)
+    cache = OutcomeCache()  # the two plans share assignments where they agree
+    joint = _solve_joint(models, time_limit_s=settings.time_limit_s, cache=cache)
+    independent = solve_independent(models, time_limit_s=settings.time_limit_s, cache=cache)
     for p in planned:
         spaces[f"eligible_{p.cat.key}"] = p.model.eligible
     return _outcome(result, spaces, planned, joint, independent)
