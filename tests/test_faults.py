@@ -523,8 +523,12 @@ def test_batch_rerun_drops_the_results_of_an_area_that_now_fails(tmp_path):
     out = tmp_path / "out"
     res = run_batch_file(batch, out, runner=runner, progress=False)
     assert not res.failed and (out / "areas" / "002-乙" / "summary.csv").exists()
+    stale = out / ".cache" / ".0a1b2c3d.0123abcd.tmp"  # an area task killed with kill -9
+    stale.mkdir(parents=True)
+    (stale / "summary.csv").write_text("half", encoding="utf-8")
     failing.add("乙")
     res = run_batch_file(batch, out, runner=runner, progress=False)
+    assert not stale.exists()  # the next batch removes it
     assert [o.name for o in res.failed] == ["乙"]
     assert not (out / "areas" / "002-乙").exists()  # its old results are gone
     assert (out / "areas" / "001-甲" / "summary.csv").exists()
