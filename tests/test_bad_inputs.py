@@ -89,6 +89,23 @@ def write(name: str, data: str | bytes) -> Break:
     return apply
 
 
+def sub(name: str, pattern: str, repl: str, count: int = 1) -> Break:
+    """Replace a regular expression's matches in a file of the copy (it must match)."""
+    def apply(d: Path) -> None:
+        text = (d / name).read_text(encoding="utf-8")
+        new, n = re.subn(pattern, repl, text, count=count)
+        assert n, f"{pattern!r} not in {name}"
+        (d / name).write_text(new, encoding="utf-8")
+    return apply
+
+
+def _drop_a_street_node(d: Path) -> None:
+    """The first node of the first way removed (an extract cut without complete ways)."""
+    text = (d / "streets.osm").read_text(encoding="utf-8")
+    node = re.search(r'<nd ref="(-?\d+)"', text[text.index("<way"):]).group(1)
+    sub("streets.osm", rf'\s*<node id="{node}"[^>]*/>', "")(d)
+
+
 def both(*breaks: Break) -> Break:
     def apply(d: Path) -> None:
         for b in breaks:
@@ -261,6 +278,19 @@ BAD_INPUTS = [
         write("streets.graphml", "<html><body>404 Not Found</body></html>"),
         edit("area.toml", 'network = "streets.osm"', 'network = "streets.graphml"')),
         ("streets.graphml", "Fix:"), one_problem=True),
+    Bad("a node's latitude is text", sub("streets.osm", r'(<node id="-?\d+" lat=")[^"]*"',
+                                         r'\1abc"'),
+        ("streets.osm, field 'lat'", "has lat='abc', not a number", "Fix:"), one_problem=True),
+    Bad("no walkable street", sub("streets.osm", r'<tag k="highway" v="[^"]*"\s*/>',
+                                  '<tag k="building" v="yes"/>', count=0),
+        ("streets.osm", "holds no walkable street", "Fix:"), one_problem=True),
+    Bad("ways refer to missing nodes", _drop_a_street_node,
+        ("streets.osm", "the file does not hold", "complete_ways"), one_problem=True),
+    Bad("OSM XML named .osm.pbf", both(
+        lambda d: shutil.copy(d / "streets.osm", d / "streets.osm.pbf"),
+        edit("area.toml", 'network = "streets.osm"', 'network = "streets.osm.pbf"')),
+        ("streets.osm.pbf", "is OSM XML, not the binary .osm.pbf", "rename it"),
+        one_problem=True),
     Bad("polygons given as the street network",
         edit("area.toml", 'network = "streets.osm"', 'network = "boundaries.geojson"'),
         ("boundaries.geojson", "Fix:"), one_problem=True),
