@@ -171,11 +171,14 @@ def write_gpkg(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame], *,
     for name, gdf in layers.items():
         if gdf.crs is None:
             raise ValueError(f"layer {name!r} has no CRS; refusing to write it")
-    # SQLite flushes to disk after every transaction by default, which is most of the time of
-    # a multi-layer write. The temporary file is thrown away on any failure, so it is written
-    # without those flushes and made durable once, when finished, before the rename.
+    # SQLite flushes to disk after every transaction by default, and keeps each transaction's
+    # rollback journal in a file it creates and deletes: most of the time of a multi-layer
+    # write. The temporary file is thrown away on any failure, so it is written without those
+    # flushes and with the journal in memory (a failed statement still rolls back; the file's
+    # bytes are the same), and made durable once, when finished, before the rename.
     with atomic_path(path) as tmp, _gdal_options({"OGR_CURRENT_DATE": _gpkg_date(),
-                                                  "OGR_SQLITE_SYNCHRONOUS": "OFF"}):
+                                                  "OGR_SQLITE_SYNCHRONOUS": "OFF",
+                                                  "OGR_SQLITE_JOURNAL": "MEMORY"}):
         for i, (name, gdf) in enumerate(tqdm(layers.items(), desc=f"writing {path.name}",
                                              unit="layer", disable=not progress)):
             options = {"dataset_options": {"VERSION": GPKG_VERSION}} if i == 0 else {}
