@@ -34,10 +34,10 @@ from .io import cell_text, read_table
 from .network import WalkNetwork, load_walk_network
 from .validate import (
     DROPPED_COLUMNS,
-    POINT_COLUMNS,
     candidate_problems,
     check_duplicate_ids,
     closest,
+    empty_point_table,
     group_problems,
     locate_points,
     parse_boundaries,
@@ -132,11 +132,7 @@ def _read(path: Path, config: AreaConfig, problems: list[Problem], *,
 
 
 def _empty_points(crs: str) -> gpd.GeoDataFrame:
-    df = pd.DataFrame({c: pd.Series(dtype=object) for c in POINT_COLUMNS})
-    for c in ("capacity", "floor_area_m2", "lon", "lat"):
-        df[c] = df[c].astype(float)
-    df["row"] = df["row"].astype("int64")
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    return gpd.GeoDataFrame(empty_point_table(), geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
 @dataclass

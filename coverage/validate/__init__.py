@@ -47,6 +47,7 @@ from ._common import (
     NEARLY_ALL_OUTSIDE,
     POINT_COLUMNS,
     closest,
+    empty_point_table,
     group_problems,
     parse_amount,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "candidate_problems",
     "check_duplicate_ids",
     "closest",
+    "empty_point_table",
     "group_problems",
     "locate_points",
     "parse_amount",

@@ -21,6 +21,18 @@ POINT_COLUMNS = ("id", "name", "category", "status", "capacity", "floor_area_m2"
 """Attribute columns of every clean point layer (then ``geometry``); lon/lat are WGS-84;
 ``capacity`` (in the category's demand unit) and ``floor_area_m2`` (m²) are NaN when unknown."""
 
+
+
+def empty_point_table() -> pd.DataFrame:
+    """A point layer's attribute table with no row: :data:`POINT_COLUMNS` with their dtypes
+    (capacity, floor_area_m2, lon, lat float; row int64; the others object)."""
+    df = pd.DataFrame({c: pd.Series(dtype=object) for c in POINT_COLUMNS})
+    for c in ("capacity", "floor_area_m2", "lon", "lat"):
+        df[c] = df[c].astype(float)
+    df["row"] = df["row"].astype("int64")
+    return df
+
+
 DROPPED_COLUMNS = ("file", "row", "id", "name", "category", "lon", "lat", "reason")
 """Columns of the table of rows left out on purpose (``dropped.csv``): ``lon``/``lat`` as
 written in the file, ``reason`` in words."""

@@ -22,11 +22,11 @@ from ..io import cell_text
 from ._common import (
     DROPPED_COLUMNS,
     NEARLY_ALL_OUTSIDE,
-    POINT_COLUMNS,
     _amounts,
     _missing_column,
     _problem,
     _texts,
+    empty_point_table,
 )
 
 _CAPACITY_FIX = ("write how many people one facility serves, in the category's demand unit "
@@ -316,11 +316,7 @@ def _point_table(table: pd.DataFrame, file: str, kind: str, idx: np.ndarray, cat
 
 
 def _empty_layer(coords: str) -> PointLayer:
-    df = pd.DataFrame({c: pd.Series(dtype=object) for c in POINT_COLUMNS})
-    for c in ("capacity", "floor_area_m2", "lon", "lat"):
-        df[c] = df[c].astype(float)
-    df["row"] = df["row"].astype("int64")
-    return PointLayer(df, np.empty(0), np.empty(0), coords,
+    return PointLayer(empty_point_table(), np.empty(0), np.empty(0), coords,
                       pd.DataFrame(columns=list(DROPPED_COLUMNS)))
 
 
