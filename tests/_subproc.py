@@ -1,4 +1,5 @@
-"""Reading a child process's output in tests without ever blocking forever.
+"""Child processes in tests: the command run in a child (:func:`cli`), and reading a child
+process's output without ever blocking forever.
 
 ``proc.stdout.readline()`` (or ``for line in proc.stdout``) waits as long as the child keeps the
 pipe open and says nothing: a child that hangs, or never flushes, hangs the test run. The lines
@@ -8,9 +9,19 @@ are read in a daemon thread instead and waited for with a deadline.
 from __future__ import annotations
 
 import queue
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import IO
+
+
+def cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``circle15 ARGS`` (``python -m coverage.cli``) in a child process run in ``cwd``, its
+    output captured as text; TimeoutExpired after ``timeout`` seconds."""
+    return subprocess.run([sys.executable, "-m", "coverage.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 class LineReader:

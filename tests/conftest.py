@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
 from pathlib import Path
 
@@ -51,6 +52,14 @@ def driver():
     d = start_driver()
     yield d
     d.quit()
+
+
+@pytest.fixture
+def sample_copy(tmp_path):
+    """A copy of the Huitian sample folder (``tmp_path/huitian``) that the test may change."""
+    dst = tmp_path / "huitian"
+    shutil.copytree(SAMPLE.parent, dst)
+    return dst
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,10 +349,9 @@ WARNINGS = [
 
 
 @pytest.fixture
-def area(tmp_path: Path) -> Path:
-    dst = tmp_path / "huitian"
-    shutil.copytree(SAMPLE, dst)
-    return dst
+def area(sample_copy: Path) -> Path:
+    """The copy of the sample that a case breaks (conftest's ``sample_copy``)."""
+    return sample_copy
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

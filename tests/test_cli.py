@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
+from _subproc import cli
 
 from coverage.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "huitian"
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "coverage.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
-
-
-@pytest.fixture
-def sample_copy(tmp_path):
-    dst = tmp_path / "huitian"
-    shutil.copytree(SAMPLE, dst)
-    return dst
 
 
 def test_validate_prints_counts(capsys):
@@ -37,7 +22,7 @@ def test_validate_prints_counts(capsys):
 def test_run_writes_every_output(tmp_path):
     out = tmp_path / "out"
     maps = tmp_path / "m.html"
-    p = run("-q", "run", str(SAMPLE / "area.toml"), "--out", str(out), "--map", str(maps),
+    p = cli("-q", "run", str(SAMPLE / "area.toml"), "--out", str(out), "--map", str(maps),
             cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     for name in ("inputs.gpkg", "coverage.gpkg", "compounds.csv", "summary.csv", "sites.csv",
@@ -61,7 +46,7 @@ def test_bad_input_exits_2_naming_file_row_field_and_fix(sample_copy, tmp_path):
     lines[3] = ",".join(cells)
     fac.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    p = run("run", str(sample_copy / "area.toml"), "--out", str(out), cwd=tmp_path)
+    p = cli("run", str(sample_copy / "area.toml"), "--out", str(out), cwd=tmp_path)
     assert p.returncode == 2
     assert "Traceback" not in p.stderr
     assert "facilities.csv, row 3" in p.stderr and "swapped" in p.stderr
@@ -73,13 +58,13 @@ def test_config_errors_name_the_key(sample_copy, tmp_path):
     cfg = sample_copy / "area.toml"
     text = cfg.read_text(encoding="utf-8").replace("[walk]", "[walk]\nspeeed_m_s = 1.0", 1)
     cfg.write_text(text, encoding="utf-8")
-    p = run("validate", str(cfg), cwd=tmp_path)
+    p = cli("validate", str(cfg), cwd=tmp_path)
     assert p.returncode == 2
     assert "walk.speeed_m_s" in p.stderr and "unknown key" in p.stderr
 
 
 def test_map_and_report_need_results(tmp_path):
-    p = run("map", str(SAMPLE / "area.toml"), "--out", str(tmp_path / "none"), cwd=tmp_path)
+    p = cli("map", str(SAMPLE / "area.toml"), "--out", str(tmp_path / "none"), cwd=tmp_path)
     assert p.returncode == 2 and "run `circle15 run`" in p.stderr and "Traceback" not in p.stderr
 
 
@@ -89,10 +74,10 @@ def test_sites_without_candidates_is_an_input_error(sample_copy, tmp_path):
     start = text.index("[candidates]")
     end = text.find("\n[", start + 1)
     cfg.write_text(text[:start] + (text[end:] if end > 0 else ""), encoding="utf-8")
-    p = run("-q", "sites", str(cfg), "--out", str(tmp_path / "o"), cwd=tmp_path)
+    p = cli("-q", "sites", str(cfg), "--out", str(tmp_path / "o"), cwd=tmp_path)
     assert p.returncode == 2, p.stderr
     assert "no candidate sites" in p.stderr and "generate" in p.stderr
-    p = run("-q", "sites", str(cfg), "--out", str(tmp_path / "o"), "--generate-candidates",
+    p = cli("-q", "sites", str(cfg), "--out", str(tmp_path / "o"), "--generate-candidates",
             "--category", "养老照料中心", "--k", "2", cwd=tmp_path)  # a label works as a key
     assert p.returncode == 0, p.stderr
     sites = pd.read_csv(tmp_path / "o" / "sites.csv", encoding="utf-8-sig")

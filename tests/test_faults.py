@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _subproc import cli
 
 from coverage.cli import main
 from coverage.outputs import LOCK_NAME, MANIFEST, lock_output, read_manifest
@@ -34,9 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "huitian"
 
 
-def cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "coverage.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -76,13 +74,6 @@ def run_copy(first_run, tmp_path):
     dst_map = tmp_path / "maps" / "huitian.html"
     shutil.copy2(map_path, dst_map)  # same layout: the manifest's "../maps/huitian.html" holds
     return dst, dst_map
-
-
-@pytest.fixture
-def sample_copy(tmp_path):
-    dst = tmp_path / "huitian"
-    shutil.copytree(SAMPLE, dst)
-    return dst
 
 
 # --- the planner is at fault: exit 2 before any work --------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -12,15 +11,11 @@ from coverage.cli import main
 from coverage.config import load_config
 from coverage.results import read_results
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "huitian"
-
 
 @pytest.fixture()
-def area(tmp_path: Path) -> Path:
-    """A copy of the sample study area (its files may be edited)."""
-    folder = tmp_path / "huitian"
-    shutil.copytree(SAMPLE, folder)
-    return folder
+def area(sample_copy: Path) -> Path:
+    """A copy of the sample study area (its files may be edited; conftest's ``sample_copy``)."""
+    return sample_copy
 
 
 def _edit(path: Path, old: str, new: str) -> None:
