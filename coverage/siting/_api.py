@@ -169,12 +169,14 @@ def solve_mclp(
     in another's are dropped, compounds covered by the same candidates are merged, and
     compounds only one candidate covers become that candidate's objective weight. The MILP
     (binary ``x_i`` per site, continuous ``0 <= y_j <= sum_{i covers j} x_i``,
-    ``sum x_i <= k``) is solved by HiGHS (``highspy``) from a good incumbent (greedy and LP
-    rounding, improved by 1-swaps): when the incumbent meets the LP bound no branch-and-bound
-    runs; otherwise variables the LP's reduced costs exclude are fixed first. The gap closed
-    is below one resident for integer demands (so the optimum is exact), 1e-9 of the total
-    otherwise. When ``k`` sites are enough to cover every reachable compound, the fewest sites
-    doing so are returned (a set-cover solve), never a larger set with redundant sites.
+    ``sum x_i <= k``) is solved by branch and bound on HiGHS's simplex (``highspy``; see
+    :mod:`coverage.siting._bnb`) from a good incumbent (greedy and LP rounding, improved by
+    1-swaps): when the incumbent meets the LP bound no branching happens; variables the LP's
+    reduced costs exclude are fixed at every node. The gap closed is below one resident for
+    integer demands (so the optimum is exact), 1e-9 of the total otherwise. When ``k`` reaches
+    the set-cover LP bound, the fewest sites covering every reachable compound are found first;
+    if there are at most ``k`` of them they are returned, never a larger set with redundant
+    sites.
 
     Parameters
     ----------
