@@ -476,7 +476,8 @@ def test_k_at_or_above_the_minimum_full_cover_returns_that_cover(seed):
 
 @pytest.mark.parametrize("seed", range(30))
 def test_full_cover_lp_bound_never_exceeds_the_fewest_sites(seed):
-    """The set-cover LP bound (solved as its dual) is a true lower bound: brute force."""
+    """The set-cover LP bound (solved as its dual) and the packing bound are true lower
+    bounds: brute force."""
     from coverage.siting._exact import Exact
     from coverage.siting._problem import _prepare
 
@@ -487,7 +488,9 @@ def test_full_cover_lp_bound_never_exceeds_the_fewest_sites(seed):
     reachable = demand[covered | a.any(axis=0)].sum()
     fewest = brute_force_min_sites(a, demand, covered, reachable)
     assert fewest is not None
-    assert 1 <= Exact(p, 60.0, False).full_lower() <= fewest
+    ex = Exact(p, 60.0, False)
+    assert 1 <= ex.full_lower() <= fewest
+    assert 1 <= ex.packing_lower() <= fewest
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -46,6 +46,7 @@ class Exact:
         self._prob: Problem | None = None
         self._full: tuple[np.ndarray, str] | None = None
         self._full_lower: int | None = None
+        self._packing: int | None = None
         self._mclp: dict[int, tuple[np.ndarray, str]] = {}
         w = p.w
         self.integral = bool(len(w) == 0 or (np.all(w == np.round(w)) and w.sum() < 2.0**52))
@@ -195,6 +196,25 @@ class Exact:
                 return upper, out.status
         return upper, "optimal"
 
+    def packing_lower(self) -> int:
+        """A quick bound: no fewer sites cover every gainable compound.
+
+        Groups whose sets of covering sites are pairwise disjoint need one site each (taken
+        greedily, groups with the fewest covering sites first); sole coverers must open too.
+        """
+        if self._packing is None:
+            q = self.prob
+            csc = q.csc
+            used = np.zeros(q.n, dtype=bool)
+            count = 0
+            for g in np.argsort(np.diff(csc.indptr), kind="stable"):
+                members = csc.indices[csc.indptr[g]:csc.indptr[g + 1]]
+                if not used[members].any():
+                    used[members] = True
+                    count += 1
+            self._packing = max(1, count, int((q.v > 0).sum()))
+        return self._packing
+
     def full_lower(self) -> int:
         """No fewer sites cover every gainable compound: the set-cover LP bound, rounded up.
 
@@ -268,7 +288,8 @@ class Exact:
         greedy = self._greedy(k)
         if k >= self.prob.n or self._covers_all(greedy):
             return self.full_cover(what)  # everything gainable: no set covers more
-        if k >= self.full_lower():  # k sites may cover everything: then the fewest that do
+        if k >= self.packing_lower() and k >= self.full_lower():
+            # k sites may cover everything: then the fewest that do
             full, status = self.full_cover(what)
             if len(full) <= k:
                 return full, status
