@@ -245,3 +245,23 @@ def test_qgis_project_has_the_plan_layer(result, plan, tmp_path):
     layer = seen["layers"]["circle15_plan_joint"]
     assert layer["valid"] and layer["features"] == 10 and layer["labels"]
     assert layer["rules"] == 3 and layer["renderer"] == "RuleRenderer"
+
+
+def test_over_capacity_flags_facilities_with_more_nearby_demand_than_capacity(plan):
+    """utilisation.csv: no facility serves beyond its capacity (load <= capacity), the
+    utilisation is load / capacity, and a facility is flagged over capacity when the demand
+    whose nearest facility it is exceeds its capacity; the sample's existing elderly-care
+    stations include such overloaded ones (the console line of `circle15 run`)."""
+    u = plan.utilisation
+    cap = u["capacity"].astype(float)
+    known = cap.notna()
+    assert known.any()
+    assert (u.loc[known, "load"] <= cap[known] + 0.05).all()
+    off = (u.loc[known, "utilisation_pct"] - 100 * u.loc[known, "load"] / cap[known]).abs()
+    assert (off <= 0.01 + 5 / cap[known]).all()  # load shown to 0.1, percentage to 0.01
+    clear = known & ((u["nearest_demand"] - cap).abs() > 0.1)  # away from rounding
+    want = u.loc[clear, "nearest_demand"] > cap[clear]
+    assert (u.loc[clear, "over_capacity"] == want).all()
+    assert not u.loc[~known, "over_capacity"].any()  # unlimited: never over
+    existing = u[(u["scenario"] == "existing") & (u["category"] == "elderly_station")]
+    assert existing["over_capacity"].sum() > 0
