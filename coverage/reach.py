@@ -32,6 +32,7 @@ from .network import WalkNetwork
 
 __all__ = [
     "ARC_TOLERANCE_M",
+    "TILE_M",
     "isochrone_polygon",
     "nearest_source_distances",
     "pairwise_distances",
@@ -397,32 +398,123 @@ def _walk_trails(partner: NDArray[np.intp], k: int) -> tuple[
             np.asarray(trail, dtype=np.intp))
 
 
-ARC_TOLERANCE_M = 1.0
-"""Isochrone buffers approximate circular arcs by chords at most this far inside the arc (m)."""
+ARC_TOLERANCE_M = 2.0
+"""Isochrone buffers' polygonal arcs lie within this of the true circle, inside or out (m)."""
+
+TILE_M = 2000.0
+"""Side of the square tiles an isochrone is dissolved in (m, on a grid anchored at 0, 0)."""
 
 
-def _quad_segs(buffer_m: float) -> int:
-    """Segments per quarter circle so that a chord is within ARC_TOLERANCE_M of the arc."""
-    if buffer_m <= ARC_TOLERANCE_M:
-        return 2
-    half_angle = math.acos(1.0 - ARC_TOLERANCE_M / buffer_m)
-    return max(2, math.ceil(math.pi / (4.0 * half_angle)))
+def _buffer_arcs(buffer_m: float) -> tuple[float, int]:
+    """Buffer radius and segments per quarter circle for arcs within ARC_TOLERANCE_M.
+
+    GEOS draws an arc of angle ``a`` with ``round(a / (pi / 2n))`` chords, so a chord spans at
+    most ``1.5 pi / 2n``; its vertices lie on the circle of radius ``r`` and its midpoint at
+    ``r cos(3 pi / 8n)``. Buffering by ``r = 2 buffer_m / (1 + cos(3 pi / 8n))`` puts both errors
+    within ``buffer_m (1 - cos) / (1 + cos)`` of the true circle, one outside, one inside; ``n``
+    is the fewest (at least 2) that keeps that within ARC_TOLERANCE_M.
+
+    Returns
+    -------
+    radius_m : float
+        The distance to buffer by (m, slightly more than ``buffer_m``).
+    quad_segs : int
+    """
+    n = 2
+    while True:
+        c = math.cos(3.0 * math.pi / (8 * n))
+        if buffer_m * (1.0 - c) / (1.0 + c) <= ARC_TOLERANCE_M:
+            return 2.0 * buffer_m / (1.0 + c), n
+        n += 1
 
 
-def isochrone_polygon(lines: NDArray[np.object_], buffer_m: float) -> shapely.Geometry:
+def isochrone_polygon(lines: NDArray[np.object_], buffer_m: float, *,
+                      tile_m: float = TILE_M) -> shapely.Geometry:
     """Buffer reachable street lines by ``buffer_m`` and dissolve them into one (multi)polygon.
 
-    The exact union of the buffered lines, its circular arcs drawn as chords at most
-    ``ARC_TOLERANCE_M`` inside them (GEOS also smooths the input lines by 1 % of
-    ``buffer_m``), so the polygon and the exact union are within ``ARC_TOLERANCE_M`` plus 2 %
-    of ``buffer_m`` of each other as regions (Hausdorff; 2 m for the default 50 m; tested
-    against the exact union). No convex or concave hull: a hull would cover places no
-    one can walk to. Give :func:`reach_lines` (fastest) or :func:`reachable_segments`.
+    The union of the buffered lines, dissolved tile by tile (squares of ``tile_m``: each tile
+    buffers only the lines clipped to the tile widened by the buffer, which gives exactly the
+    union's part in the tile) and the tiles merged with their holes set aside (see
+    :func:`_merge_tiles`): the cost grows with the street length reached, where one
+    dissolve of everything grows faster (a city's grid of blocks makes a polygon with as many
+    holes). Arcs are chords within ``ARC_TOLERANCE_M`` of the circle either way (see
+    :func:`_buffer_arcs`) and GEOS smooths the input lines by 1 % of the radius, so the polygon
+    and the exact union are within ``ARC_TOLERANCE_M`` plus 2 % of ``buffer_m`` of each other as
+    regions (Hausdorff; 3 m for the default 50 m; tested against the exact union). No convex or
+    concave hull: a hull would cover places no one can walk to. Give :func:`reach_lines`
+    (fastest) or :func:`reachable_segments`.
+
+    Parameters
+    ----------
+    lines : array of LineStrings
+    buffer_m : float
+        Width drawn on each side of the lines (m, > 0).
+    tile_m : float
+        Side of the dissolving tiles (m).
+
+    Returns
+    -------
+    Polygon or MultiPolygon
+        Empty Polygon when nothing is reached. The same lines give the same bytes.
     """
     lines = np.asarray(lines, dtype=object)
+    if len(lines):
+        lines = lines[shapely.length(lines) > 0]  # a zero-length line buffers to nothing
     if len(lines) == 0:
         return shapely.Polygon()
-    lines = lines[shapely.length(lines) > 0]  # a zero-length line buffers to nothing
-    if len(lines) == 0:
+    radius_m, quad_segs = _buffer_arcs(buffer_m)
+    margin = radius_m + 1.0
+    x0, y0, x1, y1 = shapely.total_bounds(lines) + np.array([-margin, -margin, margin, margin])
+    ix = np.arange(math.floor(x0 / tile_m), math.floor(x1 / tile_m) + 1)
+    iy = np.arange(math.floor(y0 / tile_m), math.floor(y1 / tile_m) + 1)
+    if len(ix) * len(iy) == 1:
+        return shapely.union_all(shapely.buffer(lines, radius_m, quad_segs=quad_segs))
+    tree = shapely.STRtree(lines)
+    pieces = []
+    for i in ix:
+        for j in iy:
+            box = (i * tile_m, j * tile_m, (i + 1) * tile_m, (j + 1) * tile_m)
+            wide = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
+            near = np.sort(tree.query(shapely.box(*wide)))
+            if len(near) == 0:
+                continue
+            clipped = shapely.clip_by_rect(lines[near], *wide)
+            clipped = clipped[shapely.length(clipped) > 0]
+            if len(clipped) == 0:
+                continue
+            tile = shapely.union_all(shapely.buffer(clipped, radius_m, quad_segs=quad_segs))
+            pieces.append(shapely.intersection(tile, shapely.box(*box)))
+    return _merge_tiles(pieces)
+
+
+def _merge_tiles(pieces: list[shapely.Geometry]) -> shapely.Geometry:
+    """Dissolve the parts of a polygon cut along a grid of tiles back into one.
+
+    A hole of a tile's part lies inside that tile, where no other part reaches, so it stays a
+    hole of the whole: the parts are merged with their holes filled (few vertices for the
+    overlay), then each hole goes back into the merged polygon that contains it.
+    """
+    parts = shapely.get_parts(np.asarray(pieces, dtype=object))
+    parts = parts[shapely.get_type_id(parts) == 3]  # drop lines/points where a buffer grazes
+    if len(parts) == 0:
         return shapely.Polygon()
-    return shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=_quad_segs(buffer_m)))
+    n_holes = shapely.get_num_interior_rings(parts)
+    holes = shapely.get_interior_ring(np.repeat(parts, n_holes),
+                                      np.arange(int(n_holes.sum())) - np.repeat(
+                                          np.cumsum(n_holes) - n_holes, n_holes))
+    merged = shapely.get_parts(shapely.union_all(shapely.polygons(
+        shapely.get_exterior_ring(parts))))
+    if len(holes) == 0:
+        return shapely.multipolygons(merged) if len(merged) > 1 else merged[0]
+    inside = shapely.STRtree(shapely.point_on_surface(shapely.polygons(holes)))
+    m_idx, h_idx = inside.query(merged, predicate="contains")
+    order = np.lexsort((h_idx, m_idx))
+    h_idx = h_idx[order]
+    bounds = np.searchsorted(m_idx[order], np.arange(len(merged) + 1))
+    out = []
+    for k, poly in enumerate(merged):
+        own = shapely.get_interior_ring(poly, np.arange(shapely.get_num_interior_rings(poly)))
+        mine = holes[h_idx[bounds[k]:bounds[k + 1]]]
+        out.append(shapely.polygons(shapely.get_exterior_ring(poly),
+                                    holes=np.concatenate([own, mine])))
+    return shapely.multipolygons(out) if len(out) > 1 else out[0]

@@ -18,6 +18,7 @@ from coverage.access import Snapped, snap_points
 from coverage.network import build_walk_network
 from coverage.reach import (
     ARC_TOLERANCE_M,
+    TILE_M,
     isochrone_polygon,
     nearest_source_distances,
     pairwise_distances,
@@ -168,12 +169,15 @@ def test_reachable_segments_equal_points_within_radius():
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(random_case(), st.sampled_from([30.0, 120.0, 400.0]), st.sampled_from([5.0, 50.0]))
-def test_isochrone_within_5m_of_exact_union_on_random_graphs(case, radius, buffer_m):
+@given(random_case(), st.sampled_from([30.0, 120.0, 400.0]), st.sampled_from([5.0, 50.0]),
+       st.sampled_from([TILE_M, 97.0, 330.0]))
+def test_isochrone_within_5m_of_exact_union_on_random_graphs(case, radius, buffer_m, tile_m):
+    # Tiles of 97 m and 330 m cut the 1 km graphs into many: pieces, holes and necks across
+    # tile borders must come out as in one dissolve.
     net, src, _, _ = case
     node_d = source_node_distances(net, src, radius)
     lines = reach_lines(net, node_d, src, radius)
-    got = isochrone_polygon(lines, buffer_m)
+    got = isochrone_polygon(lines, buffer_m, tile_m=tile_m)
     want = exact_isochrone(net, src, radius, buffer_m)
     assert got.is_valid
     assert set_hausdorff_at_most(got, want, 5.0)
@@ -189,6 +193,29 @@ def test_isochrone_within_5m_of_exact_union_on_random_graphs(case, radius, buffe
     if len(pieces):
         assert shapely.hausdorff_distance(shapely.union_all(lines), shapely.union_all(pieces),
                                           densify=0.1) < 1e-6
+
+
+@pytest.mark.parametrize("tile_m", [TILE_M, 250.0, 173.0])
+def test_isochrone_of_a_block_grid_keeps_every_hole(tile_m):
+    """A 10 x 10 grid of 120 m blocks buffered by 50 m: a 20 m hole in every block, whether the
+    hole lies inside a tile, across a tile border or on a tile corner."""
+    side = 11
+    xy = np.array([[x, y] for y in range(side) for x in range(side)], dtype=float) * 120.0
+    xy += np.random.default_rng(0).normal(0, 1.5, xy.shape) + 1000.0
+    idx = np.arange(side * side).reshape(side, side)
+    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    net = build_walk_network(xy, u, v, crs=CRS)
+    src = snap_points(net, [[1000.0 + 600, 1000.0 + 600]])
+    node_d = source_node_distances(net, src, 1e9)
+    lines = reach_lines(net, node_d, src, 1e6)
+    got = isochrone_polygon(lines, 50.0, tile_m=tile_m)
+    want = exact_isochrone(net, src, 1e6, 50.0)
+    assert got.is_valid and got.geom_type == "Polygon"
+    assert shapely.get_num_interior_rings(got) == shapely.get_num_interior_rings(want) == 100
+    assert set_hausdorff_at_most(got, want, ARC_TOLERANCE_M + 0.02 * 50.0)
+    # The same lines give the same polygon, vertex for vertex.
+    assert shapely.to_wkb(isochrone_polygon(lines, 50.0, tile_m=tile_m)) == shapely.to_wkb(got)
 
 
 def test_reach_intervals_are_disjoint_and_merged():
