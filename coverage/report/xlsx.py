@@ -13,6 +13,7 @@ bytes.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import math
 import re
@@ -20,7 +21,6 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
@@ -108,7 +108,7 @@ def _cell(ref: str, v: Any, style: int = 0) -> str:
         return f'<c r="{ref}"{s} t="b"><v>{int(v)}</v></c>'
     if isinstance(v, int | float) and math.isfinite(v):
         return f'<c r="{ref}"{s}><v>{_num(v)}</v></c>'
-    text = escape(_NOT_XML.sub("", str(v)))
+    text = html.escape(_NOT_XML.sub("", str(v)), quote=False)
     return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
@@ -180,7 +180,7 @@ def _package(names: Sequence[str], stamp: dt.datetime) -> dict[str, str]:
         "xl/workbook.xml": (
             f'{_HEAD}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><bookViews><workbookView/>'
             "</bookViews><sheets>" + "".join(
-                f'<sheet name="{escape(name, {chr(34): "&quot;"})}" sheetId="{i}" r:id="rId{i}"/>'
+                f'<sheet name="{html.escape(name)}" sheetId="{i}" r:id="rId{i}"/>'
                 for i, name in enumerate(names, start=1)) + "</sheets></workbook>"),
         "xl/_rels/workbook.xml.rels": (
             f'{_HEAD}<Relationships xmlns="{_PKG_REL}">' + "".join(
