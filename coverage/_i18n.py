@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from .config import Category
+from .constants import LANGS
 
 __all__ = ["LANGS", "cat_label", "check_lang", "tr"]
-
-LANGS = ("zh", "en")
 
 # Most entries are (zh, en) strings; a few are (zh, en) tuples of paragraphs.
 _T: dict[str, tuple[Any, Any]] = {

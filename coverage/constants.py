@@ -17,8 +17,12 @@ __all__ = [
     "DIST_TOL_M",
     "FAR_FROM_STREET_M",
     "GATE_TOL_M",
+    "LANGS",
     "SPEED_RANGE_M_S",
 ]
+
+#: Languages of the map, the report and the QGIS project (``--lang``; :mod:`coverage._i18n`).
+LANGS = ("zh", "en")
 
 #: Walking speeds accepted anywhere (m/s, inclusive): 0.3 m/s (1.1 km/h, a very slow walker) to
 #: 3.0 m/s (10.8 km/h, running). Anything else is almost surely km/h or a typo.

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..constants import LANGS
 from .common import progress
 from .console import batch_lines, say, say_error
 from .logs import quiet_third_party
@@ -65,5 +66,5 @@ def add_batch_options(p: argparse.ArgumentParser) -> None:
                    help="split each area's computation into N tiles (same results)")
     p.add_argument("--maps", action="store_true",
                    help="also write each area's map and report (slower)")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh",
+    p.add_argument("--lang", choices=LANGS, default="zh",
                    help="language of the overview map (default zh)")

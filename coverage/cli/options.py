@@ -9,6 +9,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from ..constants import LANGS
+
 Command = Callable[[argparse.Namespace], int]
 """A subcommand: the parsed options -> the exit code."""
 OptionGroup = Callable[[argparse.ArgumentParser], None]
@@ -53,7 +55,7 @@ def add_strict_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_lang_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lang", choices=("zh", "en"), default="zh",
+    p.add_argument("--lang", choices=LANGS, default="zh",
                    help="language of the map and report (default zh)")
 
 
