@@ -136,7 +136,7 @@ def run_all(inputs: StudyInputs, run_dir: str | Path, options: RunOptions, *,
         The open run's staging folder (:attr:`coverage.outputs.open_run`'s ``run.dir``).
     options : RunOptions
     map_path : path, optional
-        Where the map goes (a full run; default ``run_dir / "map.html"``).
+        Where the map goes (a full run; default ``run_dir / MAP_FILE``, ``map.html``).
     network : WalkNetwork, optional
         The area's network if already loaded.
     on_computed : callable, optional
@@ -147,7 +147,7 @@ def run_all(inputs: StudyInputs, run_dir: str | Path, options: RunOptions, *,
     -------
     RunOutcome
     """
-    from .outputs import write_coverage_files, write_inputs
+    from .outputs import MAP_FILE, write_coverage_files, write_inputs
 
     run_dir = Path(run_dir)
     seconds: dict[str, float] = {}
@@ -162,7 +162,7 @@ def run_all(inputs: StudyInputs, run_dir: str | Path, options: RunOptions, *,
         write_coverage_files(result, run_dir, siting, plan=plan, progress=options.progress)
     if options.full:
         paths = _presentation(result, siting, plan, run_dir, options,
-                              Path(map_path) if map_path else run_dir / "map.html", seconds)
+                              Path(map_path) if map_path else run_dir / MAP_FILE, seconds)
     return RunOutcome(result, siting, plan, paths, seconds)
 
 

@@ -70,7 +70,7 @@ def _scenario(args: argparse.Namespace, inputs: StudyInputs) -> tuple[Any, Study
 def _map_target(args: argparse.Namespace, run: Any) -> Path:
     """Where the run's map goes: a scenario keeps it in its folder (``map.html``)."""
     if getattr(args, "scenario", None) and not args.map:
-        from ..serve.export import MAP_FILE
+        from ..outputs import MAP_FILE
 
         return Path(run.dir) / MAP_FILE
     return Path(run.external(map_path(args)))

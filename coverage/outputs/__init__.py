@@ -21,6 +21,7 @@ Everything is importable from ``coverage.outputs``.
 from .folder import LOCK_NAME, OutputInUseError, check_map_path, check_out_dir, lock_output
 from .manifest import (
     MANIFEST,
+    MAP_FILE,
     RESULT_FILES,
     SCENARIO_FILES,
     config_fingerprint,
@@ -41,6 +42,7 @@ __all__ = [
     "KNOWN_OUTPUTS",
     "LOCK_NAME",
     "MANIFEST",
+    "MAP_FILE",
     "RESULT_FILES",
     "SCENARIO_FILES",
     "OutputInUseError",

@@ -45,6 +45,10 @@ RESULT_FILES = ("compounds.csv", "summary.csv", "islands.csv", "coverage.gpkg", 
                 "scenarios.csv", "plan.csv", "utilisation.csv", "served.csv")
 """The results contract's files: :func:`coverage.results.read_results` checks these."""
 
+MAP_FILE = "map.html"
+"""A run's map when it stays in the output folder (a scenario's run, a batch area, and
+:func:`coverage.runall.run_all` without ``map_path``); ``circle15 run`` puts it in ``maps/``."""
+
 SCENARIO_FILES = ("scenario.toml", "sites.geojson")
 """A what-if scenario's files (:mod:`coverage.serve.scenario`): its walks, then its sites."""
 

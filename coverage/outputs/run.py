@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..io import remove_path, remove_stale_temp, replace_folder, sha256_file, temp_path
 from .folder import check_out_dir, lock_output
 from .manifest import (
+    MAP_FILE,
     RESULT_FILES,
     STAGE_STEM,
     _file_entries,
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 KNOWN_OUTPUTS = frozenset({
     *RESULT_FILES, "inputs.gpkg", "dropped.csv", "report.html", "report.xlsx", "report.pdf",
     "sensitivity.csv",
-    "map.html", "coverage.qgz", "coverage.qgs",
+    MAP_FILE, "coverage.qgz", "coverage.qgs",
     "batch_summary.csv", "batch_areas.csv", "batch_coverage.gpkg", "batch_map.html", "areas",
 })
 """Names a run writes at the top of its folder. A new run removes those of an earlier run

@@ -17,16 +17,13 @@ from pathlib import Path
 
 from ..inputs import StudyInputs
 from ..network import WalkNetwork
+from ..outputs import MAP_FILE
 from ..pipeline import CoverageResult
 from .scenario import read_scenario, scenario_inputs
 
 __all__ = ["MAP_FILE", "ScenarioRun", "run_scenario"]
 
 log = logging.getLogger(__name__)
-
-MAP_FILE = "map.html"
-"""The map of a scenario run, in its folder."""
-
 
 @dataclass(frozen=True)
 class ScenarioRun:
