@@ -181,6 +181,44 @@ def assert_same_tree(a: Path, b: Path) -> None:
     assert [n for n in ta if ta[n] != tb[n]] == []
 
 
+def record_start(job: AreaJob, cache_root: Path, *, log: str) -> AreaOutcome:
+    """A task that only notes when it started (one line per area, in start order)."""
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(job.name + "\n")
+    return AreaOutcome(name=job.name, slug=job.slug, status="error", error="not run")
+
+
+def pipeline_imported() -> bool:
+    return "coverage.pipeline" in sys.modules and "coverage.inputs" in sys.modules
+
+
+def test_one_worker_is_warmed_up_first_and_runs_the_biggest_areas_first(batch_dir, tmp_path):
+    pytest.importorskip("distributed")
+    import cloudpickle
+
+    from coverage.batch import cluster_client, run_jobs
+    from coverage.batch.run import warm_workers
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    configs = sorted((batch_dir / "prep" / "split").glob("*/area.toml"))
+    jobs = area_jobs([(None, c) for c in configs])
+    assert len({j.input_bytes for j in jobs}) > N_AREAS // 2  # sizes differ
+    log = tmp_path / "started.txt"
+    one = cluster_client("local", 1)
+    try:
+        assert not one.submit(pipeline_imported, pure=False).result()
+        warm_workers(one)
+        assert one.submit(pipeline_imported, pure=False).result()  # queued after the warm-up
+        outcomes = run_jobs(jobs, tmp_path / "cache", client=one, progress=False,
+                            runner=functools.partial(record_start, log=str(log)))
+    finally:
+        one.close()
+        one.cluster.close()
+    assert [o.name for o in outcomes] == [j.name for j in jobs]  # back in batch order
+    started = log.read_text(encoding="utf-8").splitlines()
+    assert started == [j.name for j in sorted(jobs, key=lambda j: -j.input_bytes)]
+
+
 def test_tiles_on_the_cluster_equal_untiled(client, sample_inputs, sample_result):
     from coverage.tiles import analyze_tiled
 

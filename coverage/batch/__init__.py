@@ -61,7 +61,7 @@ from ..io import read_toml, remove_stale_temp
 from ..outputs import check_out_dir
 from .combine import SUMMARY_COLUMNS, BatchResult, combine_results
 from .jobs import AreaJob, AreaOutcome, area_jobs, cache_key
-from .run import cluster_client, run_jobs
+from .run import cluster_client, run_jobs, warm_workers
 from .split import split_areas
 from .task import run_area
 
@@ -142,6 +142,8 @@ def run_batch_file(path: str | Path, out: str | Path, *, client: Any = None,
     # One batch at a time per folder; the combined outputs are replaced as one run, so a rerun
     # where an area now fails drops that area's old results (and a killed batch changes none).
     with lock_output(out, command="circle15 batch"):
+        if client is not None:
+            warm_workers(client)  # imports on the workers while this reads the batch
         remove_stale_temp(out / ".cache")
         title, configs = read_batch(path, out, client=client)
         jobs = area_jobs(configs, maps=maps, tiles=tiles)

@@ -40,6 +40,9 @@ class AreaJob:
         Also write the map and report.
     tiles : int or None
         Override ``[area] tiles``.
+    input_bytes : int
+        Size of the area's input files (bytes): the cost estimate by which a cluster starts the
+        biggest areas first, so that no big one is left to run alone at the end.
     """
 
     name: str
@@ -48,6 +51,7 @@ class AreaJob:
     key: str
     maps: bool = False
     tiles: int | None = None
+    input_bytes: int = 0
 
 
 @dataclass
@@ -115,11 +119,16 @@ def cache_key(config_path: Path, *, maps: bool = False, tiles: int | None = None
     ConfigError
         If the config cannot be read.
     """
-    from .. import __version__
     from ..config import load_config
 
-    digests = digests or _Digests()
-    cfg = load_config(config_path)
+    return _cache_key(load_config(config_path), config_path, maps=maps, tiles=tiles,
+                      digests=digests or _Digests())
+
+
+def _cache_key(cfg: Any, config_path: Path, *, maps: bool, tiles: int | None,
+               digests: Callable[[Path], str]) -> str:
+    from .. import __version__
+
     h = hashlib.sha256()
     h.update(f"circle15 {__version__}\nmaps={maps}\ntiles={tiles}\n".encode())
     h.update(config_path.read_bytes())
@@ -137,13 +146,16 @@ def area_jobs(configs: Sequence[tuple[str | None, Path]], *, maps: bool = False,
     jobs = []
     for i, (name, path) in enumerate(configs):
         path = Path(path)
+        size = 0
         try:
-            key = cache_key(path, maps=maps, tiles=tiles, digests=digests)
-            name = name or load_config(path).name
+            cfg = load_config(path)
+            key = _cache_key(cfg, path, maps=maps, tiles=tiles, digests=digests)
+            name = name or cfg.name
+            size = sum(p.stat().st_size for _, p in _input_paths(cfg) if p.is_file())
         except Circle15Error:
             key = ""
             name = name or path.parent.name
         jobs.append(AreaJob(name=name, slug=area_slug(i, name), config=path, key=key,
-                            maps=maps, tiles=tiles))
+                            maps=maps, tiles=tiles, input_bytes=size))
     return jobs
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from .jobs import AreaJob, AreaOutcome
-from .task import run_area
+from .task import run_area, warm_up
 
-__all__ = ["cluster_client", "run_jobs"]
+__all__ = ["cluster_client", "run_jobs", "warm_workers"]
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +26,29 @@ def cluster_client(scheduler: str | None, workers: int | None = None) -> Any:
     from distributed import Client, LocalCluster
 
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, host="127.0.0.1", dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        import dask
+
+        # No statistical profiler in the workers: it samples the task's stack every 10 ms for a
+        # dashboard this cluster does not have.
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1,
+                                   threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address=None, silence_logs=logging.ERROR)
         return Client(cluster)
     return Client(scheduler)
+
+
+def warm_workers(client: Any) -> None:
+    """Start :func:`~.task.warm_up` on every worker of ``client`` and return at once.
+
+    A task pinned to each worker, first in its queue, that nobody waits for: the workers import
+    what the areas need while the caller does its serial part (reading the batch file).
+    """
+    from distributed import fire_and_forget
+
+    for worker in client.scheduler_info()["workers"]:
+        fire_and_forget(client.submit(warm_up, workers=[worker], allow_other_workers=False,
+                                      pure=False, key=f"warm-up-{uuid.uuid4().hex[:8]}"))
 
 
 def run_jobs(jobs: Sequence[AreaJob], cache_root: str | Path, *, client: Any = None,
@@ -55,8 +73,12 @@ def run_jobs(jobs: Sequence[AreaJob], cache_root: str | Path, *, client: Any = N
     else:
         from distributed import as_completed
 
-        futures = {client.submit(runner, job, cache_root, key=f"area-{i}-{uuid.uuid4().hex[:8]}",
-                                 pure=False, retries=retries): i for i, job in enumerate(jobs)}
+        # Submitted biggest first (Dask starts tasks in submission order): the small areas
+        # fill the gaps at the end instead of one big area running alone.
+        order = sorted(range(len(jobs)), key=lambda i: -jobs[i].input_bytes)
+        futures = {client.submit(runner, jobs[i], cache_root,
+                                 key=f"area-{i}-{uuid.uuid4().hex[:8]}", pure=False,
+                                 retries=retries): i for i in order}
         for fut in as_completed(list(futures)):
             i = futures[fut]
             try:

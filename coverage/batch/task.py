@@ -17,9 +17,19 @@ from ..io import write_text
 from .combine import area_tables
 from .jobs import DONE, AreaJob, AreaOutcome
 
-__all__ = ["run_area"]
+__all__ = ["run_area", "warm_up"]
 
 log = logging.getLogger(__name__)
+
+
+def warm_up() -> None:
+    """Import what an area task needs (once per worker process, before its first task).
+
+    Run on every worker while the client reads the batch file and its inputs, so that the
+    workers' imports overlap with that serial step instead of delaying their first areas.
+    """
+    from .. import config, inputs, outputs, pipeline, validate  # noqa: F401
+    from . import split  # noqa: F401
 
 
 def run_area(job: AreaJob, cache_root: str | Path) -> AreaOutcome:
