@@ -20,6 +20,8 @@ __all__ = ["AREA_COLUMNS", "SUMMARY_COLUMNS", "BatchResult", "area_tables", "com
 
 SUMMARY_COLUMNS = ["area", "unit", "category", "scenario", "compounds", "population",
                    "population_covered", "coverage_pct", "status", "error"]
+COVERAGE_PREFIX = "coverage_pct_"
+"""Prefix of the units layer's coverage column of each category."""
 AREA_COLUMNS = ["area", "status", "error", "compounds", "nodes", "results", "config"]
 """Columns of ``batch_areas.csv``. Nothing about how a run went (wall times, whether an area
 came from the cache, which can differ when a worker dies): the same inputs give the same bytes.
@@ -71,7 +73,7 @@ def _area_units(o: AreaOutcome, summary: pd.DataFrame) -> gpd.GeoDataFrame | Non
     units = bnd.rename(columns={"name": "unit"})
     units.insert(0, "area", o.name)
     for key in dict.fromkeys(ex["category"]):
-        units[f"coverage_pct_{key}"] = units["unit"].map(wide[key]).astype(float)
+        units[f"{COVERAGE_PREFIX}{key}"] = units["unit"].map(wide[key]).astype(float)
     units["population"] = units["unit"].map(pop)
     return units.to_crs(4326)
 
@@ -84,13 +86,16 @@ def _config_name(config: Path, root: Path) -> str:
         return str(config)
 
 
-def _category_labels(jobs: Sequence[AreaJob], lang: str) -> dict[str, str]:
-    """Category key -> display name in ``lang``, from the areas' configs (first one wins)."""
+def _category_labels(jobs: Sequence[AreaJob], lang: str, keys: Sequence[str]) -> dict[str, str]:
+    """Category key -> display name in ``lang`` for ``keys``, from the areas' configs (first
+    one wins); reads configs only until every key has its name (usually the first one)."""
     from .._i18n import cat_label
     from ..config import load_config
 
     labels: dict[str, str] = {}
     for job in jobs:
+        if labels.keys() >= set(keys):
+            break
         try:
             cfg = load_config(job.config)
         except (ConfigError, InputError, OSError):
@@ -144,8 +149,10 @@ def combine_results(outcomes: Sequence[AreaOutcome], jobs: Sequence[AreaJob], ou
     paths = [write_csv(csv_table(summary), out / "batch_summary.csv"),
              write_csv(pd.DataFrame(area_rows, columns=AREA_COLUMNS), out / "batch_areas.csv")]
     if len(units):
+        keys = [c.removeprefix(COVERAGE_PREFIX) for c in units.columns
+                if c.startswith(COVERAGE_PREFIX)]
         paths.append(write_gpkg(out / "batch_coverage.gpkg", {"units": units}))
         paths.append(write_overview_map(units, out / "batch_map.html", title=title, lang=lang,
-                                        labels=_category_labels(jobs, lang)))
+                                        labels=_category_labels(jobs, lang, keys)))
     return summary, units, paths
 
