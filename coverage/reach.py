@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -435,7 +436,7 @@ def _buffer_arcs(buffer_m: float) -> tuple[float, int]:
 
 
 def isochrone_polygon(lines: NDArray[np.object_], buffer_m: float, *, tile_m: float = TILE_M,
-                      tiled_from: int = TILED_FROM_VERTICES) -> shapely.Geometry:
+                      tiled_from: int = TILED_FROM_VERTICES, threads: int = 2) -> shapely.Geometry:
     """Buffer reachable street lines by ``buffer_m`` and dissolve them into one (multi)polygon.
 
     The union of the buffered lines. Many lines (``tiled_from`` vertices) are dissolved tile by
@@ -459,6 +460,8 @@ def isochrone_polygon(lines: NDArray[np.object_], buffer_m: float, *, tile_m: fl
         Side of the dissolving tiles (m).
     tiled_from : int
         Dissolve in tiles only lines with at least this many vertices in all.
+    threads : int
+        Threads dissolving tiles (the result does not depend on it).
 
     Returns
     -------
@@ -478,20 +481,23 @@ def isochrone_polygon(lines: NDArray[np.object_], buffer_m: float, *, tile_m: fl
     if len(ix) * len(iy) == 1 or shapely.get_num_coordinates(lines).sum() < tiled_from:
         return shapely.union_all(shapely.buffer(lines, radius_m, quad_segs=quad_segs))
     tree = shapely.STRtree(lines)
-    pieces = []
-    for i in ix:
-        for j in iy:
-            box = (i * tile_m, j * tile_m, (i + 1) * tile_m, (j + 1) * tile_m)
-            wide = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
-            near = np.sort(tree.query(shapely.box(*wide)))
-            if len(near) == 0:
-                continue
-            clipped = shapely.clip_by_rect(lines[near], *wide)
-            clipped = clipped[shapely.length(clipped) > 0]
-            if len(clipped) == 0:
-                continue
-            tile = shapely.union_all(shapely.buffer(clipped, radius_m, quad_segs=quad_segs))
-            pieces.append(shapely.intersection(tile, shapely.box(*box)))
+
+    def dissolve_tile(ij: tuple[int, int]) -> shapely.Geometry | None:
+        box = (ij[0] * tile_m, ij[1] * tile_m, (ij[0] + 1) * tile_m, (ij[1] + 1) * tile_m)
+        wide = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
+        near = np.sort(tree.query(shapely.box(*wide)))
+        clipped = shapely.clip_by_rect(lines[near], *wide)
+        clipped = clipped[shapely.length(clipped) > 0]
+        if len(clipped) == 0:
+            return None
+        tile = shapely.union_all(shapely.buffer(clipped, radius_m, quad_segs=quad_segs))
+        return shapely.intersection(tile, shapely.box(*box))
+
+    # GEOS releases the GIL: tiles dissolve on ``threads`` threads, merged in tile order.
+    cells = [(int(i), int(j)) for i in ix for j in iy]
+    with ThreadPoolExecutor(max_workers=max(1, threads),
+                            thread_name_prefix="isochrone-tiles") as pool:
+        pieces = [p for p in pool.map(dissolve_tile, cells) if p is not None]
     return _merge_tiles(pieces)
 
 
