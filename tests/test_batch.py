@@ -139,6 +139,25 @@ def test_split_on_the_cluster_writes_the_same_files(batch_dir, client, tmp_path)
             assert (a.parent / name).read_bytes() == (b.parent / name).read_bytes(), name
 
 
+def test_split_input_error_on_the_cluster_is_the_serial_one(batch_dir, client, tmp_path):
+    from coverage.errors import InputError
+
+    city = tmp_path / "city"
+    city.mkdir()
+    for f in (batch_dir / "city").iterdir():
+        (city / f.name).write_bytes(f.read_bytes())
+    # compounds given as a point table: read on a worker, reported as on the client
+    toml = (city / "area.toml").read_text(encoding="utf-8")
+    (city / "area.toml").write_text(toml.replace('"compounds.geojson"', '"facilities.csv"'),
+                                    encoding="utf-8")
+    with pytest.raises(InputError) as serial_error:
+        split_areas({"config": "city/area.toml"}, tmp_path, tmp_path / "s")
+    with pytest.raises(InputError) as cluster_error:
+        split_areas({"config": "city/area.toml"}, tmp_path, tmp_path / "c", client=client)
+    assert "compounds are not polygons" in str(serial_error.value)
+    assert str(cluster_error.value) == str(serial_error.value)
+
+
 def test_cluster_equals_serial_despite_a_killed_worker(serial, batch_dir, client, tmp_path):
     marker = tmp_path / "killed.txt"
     victim = serial.outcomes[KILLED].name
@@ -260,7 +279,7 @@ def test_cache_key_follows_input_bytes(batch_dir):
     assert area_jobs([(None, folder / "area.toml")], maps=True)[0].key != before
 
 
-def test_cli_entry_point_exit_code_and_split_mode(batch_dir, tmp_path, capsys):
+def test_cli_entry_point_exit_code_and_split_mode(serial, batch_dir, tmp_path, capsys):
     toml = tmp_path / "split.toml"
     names = [o for o in pd.read_csv(batch_dir / "serial" / "batch_areas.csv",
                                     encoding="utf-8-sig")["area"] if o != "BROKEN"][:2]

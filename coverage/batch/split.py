@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,51 @@ def _write_split_areas(shared: _SplitShared, areas: list[tuple[int, str, Any, np
     return out_configs
 
 
+def _read_compounds(cfg: Any) -> gpd.GeoDataFrame:
+    """The template's compound polygons, without a ``unit`` column (units go by location)."""
+    from ..io import read_table
+
+    comp = read_table(cfg.compounds, layer=cfg.compounds_layer)
+    if not isinstance(comp, gpd.GeoDataFrame):
+        raise InputError(Problem(str(cfg.compounds), None, None, "compounds are not polygons",
+                                 "give a GeoJSON or GPKG of compound polygons"))
+    return comp.drop(columns=[c for c in comp.columns if c == "unit"])
+
+
+def _caught(fn: Callable[..., Any], *args: Any) -> tuple[Any, tuple[type, list[Any]] | None]:
+    """``fn(*args)`` on a worker, an input error returned rather than raised (it would not
+    unpickle with its problems)."""
+    try:
+        return fn(*args), None
+    except InputError as exc:
+        return None, (type(exc), exc.problems)
+
+
+def _read_sources(cfg: Any, client: Any) -> tuple[gpd.GeoDataFrame,
+                                                  dict[str, list[_PointSource]]]:
+    """The compounds and every point file of the template; with a Dask ``client`` read in
+    parallel on its workers (the serial part of a split on a cluster)."""
+    sources = ([("facilities", s) for s in cfg.facilities]
+               + [("proposed", s) for s in cfg.proposed]
+               + ([("candidates", cfg.candidates)] if cfg.candidates is not None else []))
+    if client is None:
+        comp = _read_compounds(cfg)
+        read = [_read_points(src, cfg, kind) for kind, src in sources]
+    else:
+        futures = [client.submit(_caught, _read_compounds, cfg, pure=False)]
+        futures += [client.submit(_caught, _read_points, src, cfg, kind, pure=False)
+                    for kind, src in sources]
+        results = client.gather(futures)
+        for _, error in results:
+            if error is not None:
+                raise error[0](error[1])
+        comp, read = results[0][0], [r for r, _ in results[1:]]
+    points: dict[str, list[_PointSource]] = {"facilities": [], "proposed": [], "candidates": []}
+    for (kind, _), source in zip(sources, read, strict=True):
+        points[kind].append(source)
+    return comp, points
+
+
 def split_areas(spec: dict[str, Any], base: Path, out: Path, *,
                 client: Any = None) -> list[tuple[str, Path]]:
     """Write one area folder per polygon of a ``[split]`` batch; returns ``(name, config)``.
@@ -145,7 +191,6 @@ def split_areas(spec: dict[str, Any], base: Path, out: Path, *,
         If the template config, the polygons or an input file cannot be read.
     """
     from ..config import load_config
-    from ..io import read_table
 
     where = "split"
     if "config" not in spec:
@@ -179,19 +224,8 @@ def split_areas(spec: dict[str, Any], base: Path, out: Path, *,
     metric = polys.to_crs(cfg.crs)
     reach = cfg.max_walk_m
 
-    comp = read_table(cfg.compounds, layer=cfg.compounds_layer)
-    if not isinstance(comp, gpd.GeoDataFrame):
-        raise InputError(Problem(str(cfg.compounds), None, None, "compounds are not polygons",
-                                 "give a GeoJSON or GPKG of compound polygons"))
-    comp = comp.drop(columns=[c for c in comp.columns if c == "unit"])
-    comp_m = comp.geometry.to_crs(cfg.crs).to_numpy()
-    comp_tree = shapely.STRtree(comp_m)
-    points = {
-        "facilities": [_read_points(src, cfg, "facilities") for src in cfg.facilities],
-        "proposed": [_read_points(src, cfg, "proposed") for src in cfg.proposed],
-        "candidates": ([_read_points(cfg.candidates, cfg, "candidates")]
-                       if cfg.candidates is not None else []),
-    }
+    comp, points = _read_sources(cfg, client if len(polys) > 1 else None)
+    comp_tree = shapely.STRtree(comp.geometry.to_crs(cfg.crs).to_numpy())
 
     shared = _SplitShared(template=template, raw=raw, network=str(cfg.network),
                           reach_m=reach, polys=polys, comp=comp, points=points)
