@@ -473,6 +473,12 @@ def isochrone_polygon(lines: NDArray[np.object_], buffer_m: float, *, tile_m: fl
         lines = lines[shapely.length(lines) > 0]  # a zero-length line buffers to nothing
     if len(lines) == 0:
         return shapely.Polygon()
+    # GEOS can leave out part of a self-crossing line's buffer (a street walked out and back
+    # around a loop: thousands of m2 missed on the Beijing-wide network); its pieces between
+    # the crossings buffer right.
+    crossing = ~shapely.is_simple(lines)
+    if crossing.any():
+        lines = np.concatenate([lines[~crossing], shapely.get_parts(shapely.node(lines[crossing]))])
     radius_m, quad_segs = _buffer_arcs(buffer_m)
     margin = radius_m + 1.0
     x0, y0, x1, y1 = shapely.total_bounds(lines) + np.array([-margin, -margin, margin, margin])

@@ -195,6 +195,24 @@ def test_isochrone_within_5m_of_exact_union_on_random_graphs(case, radius, buffe
                                           densify=0.1) < 1e-6
 
 
+def test_isochrone_of_a_self_crossing_stroke_misses_nothing():
+    """A stroke from the Beijing-wide network (local metres) that doubles back across itself:
+    GEOS buffers it whole with 5,400 m2 missing beyond 5 m; the polygon must not."""
+    xy = [[963.5, 555.1], [907.4, 578.9], [886.1, 590.4], [869.5, 603.0], [855.6, 627.1],
+          [881.2, 604.9], [892.2, 597.7], [911.0, 588.7], [950.5, 570.5], [970.9, 563.4],
+          [1002.7, 547.7], [1022.3, 550.6], [1040.7, 556.7], [1067.8, 569.3], [1087.8, 580.0],
+          [1106.3, 589.7], [1124.4, 603.5], [1134.2, 617.8], [1102.1, 598.5], [1081.6, 586.9],
+          [1048.2, 570.9], [1021.8, 563.3], [1002.7, 547.7], [982.4, 549.6], [963.5, 555.1]]
+    line = shapely.LineString(xy)
+    assert not line.is_simple
+    segments = shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1))
+    want = shapely.union_all(shapely.buffer(segments, 50.0, quad_segs=64))
+    for tiled_from in (0, 10**9):
+        got = isochrone_polygon(np.array([line]), 50.0, tile_m=97.0, tiled_from=tiled_from)
+        assert got.is_valid
+        assert set_hausdorff_at_most(got, want, ARC_TOLERANCE_M + 0.02 * 50.0)
+
+
 @pytest.mark.parametrize("tile_m", [TILE_M, 250.0, 173.0])
 def test_isochrone_of_a_block_grid_keeps_every_hole(tile_m):
     """A 10 x 10 grid of 120 m blocks buffered by 50 m: a 20 m hole in every block, whether the
