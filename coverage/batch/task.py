@@ -37,7 +37,7 @@ def run_area(job: AreaJob, cache_root: str | Path) -> AreaOutcome:
     input or bugs in the area: the outcome carries the error."""
     from ..config import load_config
     from ..inputs import load_inputs
-    from ..outputs import open_run, write_coverage_files
+    from ..outputs import MAP_FILE, open_run, write_coverage_files
     from ..pipeline import CoverageTables, analyze
 
     t0 = time.perf_counter()
@@ -71,7 +71,7 @@ def run_area(job: AreaJob, cache_root: str | Path) -> AreaOutcome:
                 from ..results import results_of
 
                 results = results_of(result)
-                write_map(results, run.dir / "map.html")
+                write_map(results, run.dir / MAP_FILE)
                 write_report(results, run.dir)
         seconds = time.perf_counter() - t0
         nodes = result.n_nodes
