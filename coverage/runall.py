@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .network import WalkNetwork
     from .pipeline import CoverageResult
     from .planning import SitingOutcome
+    from .results import Results
 
 __all__ = ["RunOptions", "RunOutcome", "run_all"]
 
@@ -158,28 +160,47 @@ def run_all(inputs: StudyInputs, run_dir: str | Path, options: RunOptions, *,
     result, siting, plan = _compute(inputs, options, network, seconds)
     if on_computed is not None:
         on_computed(result, siting, plan)
-    with _stage("result files", seconds):
-        write_coverage_files(result, run_dir, siting, plan=plan, progress=options.progress)
-    if options.full:
-        paths = _presentation(result, siting, plan, run_dir, options,
-                              Path(map_path) if map_path else run_dir / MAP_FILE, seconds)
-    return RunOutcome(result, siting, plan, paths, seconds)
-
-
-def _presentation(result: CoverageResult, siting: SitingOutcome | None,
-                  plan: PlanOutcome | None, run_dir: Path, options: RunOptions, map_path: Path,
-                  seconds: dict[str, float]) -> list[Path]:
-    """The map, the report and the QGIS project of the results."""
-    from .maps import write_map
-    from .qgis import write_qgis
-    from .report import write_report
+    if not options.full:
+        with _stage("result files", seconds):
+            write_coverage_files(result, run_dir, siting, plan=plan, progress=options.progress)
+        return RunOutcome(result, siting, plan, paths, seconds)
+    # The result files (mostly GDAL/SQLite writing, which releases the GIL) are written on a
+    # second thread while the map and the report are built here: they read nothing from each
+    # other's files. The QGIS project styles coverage.gpkg, so it waits for them.
     from .results import results_of
 
     results = results_of(result, siting, plan)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="circle15-results") as pool:
+        files = pool.submit(_timed, "result files", seconds, write_coverage_files, result,
+                            run_dir, siting, plan=plan, progress=options.progress)
+        try:
+            paths = _presentation(results, run_dir, options,
+                                  Path(map_path) if map_path else run_dir / MAP_FILE, seconds)
+        finally:
+            # never leave the thread writing into a folder the caller may be about to abort
+            wait([files])
+        files.result()  # its error, if any, is the run's
+    from .qgis import write_qgis
+
+    with _stage("qgis", seconds):  # styles coverage.gpkg: after the result files
+        paths += write_qgis(results, run_dir, lang=options.lang)
+    return RunOutcome(result, siting, plan, paths, seconds)
+
+
+def _timed(name: str, seconds: dict[str, float], func: Callable[..., object], *args: object,
+           **kwargs: object) -> object:
+    with _stage(name, seconds):
+        return func(*args, **kwargs)
+
+
+def _presentation(results: Results, run_dir: Path, options: RunOptions, map_path: Path,
+                  seconds: dict[str, float]) -> list[Path]:
+    """The map and the report of the results."""
+    from .maps import write_map
+    from .report import write_report
+
     with _stage("map", seconds):
         paths = [write_map(results, map_path, lang=options.lang, progress=options.progress)]
     with _stage("report", seconds):
         paths += write_report(results, run_dir, lang=options.lang, pdf=options.pdf)
-    with _stage("qgis", seconds):
-        paths += write_qgis(results, run_dir, lang=options.lang)
     return paths

@@ -52,6 +52,15 @@ def one_run(config: Path, work: Path) -> tuple[float, dict[str, float]]:
     return wall, stages
 
 
+def _serial_s(stages: dict[str, float]) -> float:
+    """The stages' share of the wall time: the result files are written on a second thread
+    while the map and the report are built (coverage.runall), so only the longer of the two
+    counts."""
+    beside = stages.get("map", 0.0) + stages.get("report", 0.0)
+    alone = sum(s for name, s in stages.items() if name not in ("map", "report", "result files"))
+    return alone + max(beside, stages.get("result files", 0.0))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, default=ROOT / "data" / "huitian" / "area.toml")
@@ -69,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
             walls.append(wall)
             for name, s in seen.items():
                 stages.setdefault(name, []).append(s)
-            stages.setdefault("start-up and the rest", []).append(wall - sum(seen.values()))
-    print(f"\n{'step':<28} {'min / median (s)':>18}")
+            stages.setdefault("start-up and the rest", []).append(wall - _serial_s(seen))
+    print(f"\n{'step':<28} {'min / median (s)':>18}   (result files: on a second thread beside "
+          "map and report)")
     for name, times in sorted(stages.items(), key=lambda kv: -statistics.median(kv[1])):
         print(f"{name:<28} {min_median(times):>18}")
     print(f"{'whole process':<28} {min_median(walls):>18}   (target <= 2.5 s)")
