@@ -16,7 +16,7 @@ from shapely.geometry import box
 
 from coverage import style
 from coverage.maps import build_map, build_overview_map, write_map
-from coverage.maps.display import grid_cells, point_budget
+from coverage.maps.display import geojson_geometry, grid_cells, point_budget
 from coverage.results import read_results, results_date
 
 _BLOB = re.compile(r"^var circle15_data_(\w+) = (.*);$", re.M)
@@ -265,3 +265,26 @@ def test_same_page_from_memory_and_from_the_results_folder(sample_result, tmp_pa
     from_folder = build_map(read_results(tmp_path / "out", sample_result.config)).render()
     assert from_memory == from_folder
     assert "var circle15_data_streets = " in from_folder
+
+
+def test_geojson_geometry_is_shapelys_mapping_as_json():
+    """The vectorised GeoJSON of (multi)polygons is the same JSON text as shapely's mapping:
+    rings in order (exterior first), holes, several parts, and other types passed through."""
+    rng = np.random.default_rng(3)
+    geoms = []
+    for _ in range(60):
+        blobs = shapely.union_all(shapely.buffer(shapely.points(rng.uniform(0, 1000, (25, 2))),
+                                                 rng.uniform(5.0, 90.0)))
+        holes = shapely.union_all(shapely.buffer(shapely.points(rng.uniform(0, 1000, (6, 2))),
+                                                 25.0))
+        geoms.append(shapely.transform(shapely.difference(blobs, holes),
+                                       lambda xy: np.round(xy / 7.3, 5)))
+    geoms += [box(0, 0, 1, 1).difference(box(0.2, 0.2, 0.4, 0.4)),
+              shapely.MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)]),
+              shapely.LineString([(0, 0), (1, 1)]), shapely.Point(1.5, 2.0)]
+    kinds = {g.geom_type for g in geoms}
+    assert {"Polygon", "MultiPolygon"} <= kinds
+    assert any(len(shapely.get_parts(g)) > 1 and shapely.get_num_interior_rings(
+        shapely.get_parts(g)).sum() > 0 for g in geoms)  # multi-part with holes exercised
+    for g in geoms:
+        assert json.dumps(geojson_geometry(g)) == json.dumps(shapely.geometry.mapping(g))

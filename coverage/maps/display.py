@@ -29,6 +29,7 @@ __all__ = [
     "GridCells",
     "feature_collection",
     "fill_small_holes",
+    "geojson_geometry",
     "grid_cells",
     "lonlat",
     "num",
@@ -92,9 +93,36 @@ def text(value: Any) -> str:
     return str(value)
 
 
+def _rings(polygons: NDArray[np.object_]) -> list[list[list[list[float]]]]:
+    """Each polygon's rings (exterior first) as coordinate lists, in one pass over the arrays."""
+    rings, owner = shapely.get_rings(polygons, return_index=True)
+    xy = shapely.get_coordinates(rings).tolist()
+    ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
+    out: list[list[list[list[float]]]] = [[] for _ in range(len(polygons))]
+    start = 0
+    for k, end in zip(owner.tolist(), ends, strict=True):
+        out[k].append(xy[start:end])
+        start = end
+    return out
+
+
+def geojson_geometry(geom: Any) -> dict[str, Any]:
+    """A 2-D geometry as a GeoJSON geometry dict, as ``shapely.geometry.mapping`` gives it.
+
+    Polygons and multipolygons (the large layers) are read through shapely's vectorised
+    accessors instead of a Python iteration over every vertex; the JSON text is the same.
+    """
+    kind = geom.geom_type
+    if kind == "Polygon":
+        return {"type": kind, "coordinates": _rings(np.array([geom]))[0]}
+    if kind == "MultiPolygon":
+        return {"type": kind, "coordinates": _rings(shapely.get_parts(geom))}
+    return shapely.geometry.mapping(geom)
+
+
 def feature_collection(gdf: gpd.GeoDataFrame, props: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of ``gdf``'s geometries with the given properties."""
-    feats = [{"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": p}
+    feats = [{"type": "Feature", "geometry": geojson_geometry(g), "properties": p}
              for g, p in zip(gdf.geometry, props, strict=True)]
     return {"type": "FeatureCollection", "features": feats}
 

@@ -16,6 +16,7 @@ import shapely
 
 from .._i18n import cat_label
 from ..config import Category
+from ..maps.display import geojson_geometry
 from ..style import (
     ALL_CATEGORIES_CLASSES,
     BOUNDARY_COLOUR,
@@ -53,7 +54,7 @@ def _lonlat(geoms: np.ndarray, crs: str, tolerance_m: float) -> list[Any]:
         geoms = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
     series = gpd.GeoSeries(geoms, crs=crs).to_crs(4326)
     rounded = shapely.transform(series.to_numpy(), lambda xy: np.round(xy, _DECIMALS))
-    return [shapely.geometry.mapping(g) for g in rounded]
+    return [geojson_geometry(g) for g in rounded]
 
 
 def _collection(geoms: list[Any], props: list[dict[str, Any]]) -> dict[str, Any]:
