@@ -92,7 +92,6 @@ def run_jobs(jobs: Sequence[AreaJob], cache_root: str | Path, *, client: Any = N
     return [outcomes[i] for i in range(len(jobs))]
 
 
-
 def _log_outcome(o: AreaOutcome) -> None:
     """Each area's time goes to the log (``-v``), not into the outputs."""
     log.info("area %s: %s%s in %.2f s", o.name, o.status, " (from the cache)" if o.cached else "",

@@ -159,6 +159,7 @@ def solve_independent(cats: Sequence[PlanCategory], *, time_limit_s: float = 60.
     statuses = []
     for cat in cats:
         rows = model.useful_spaces(cat)
+        model_served: float | None = None  # only the joint model's answer is checked
         if cat.capacitated or not len(rows):
             chosen, status, model_served = model.choose([cat], time_limit_s, accept_time_limit)
             pick = chosen[cat.key]
@@ -169,8 +170,7 @@ def solve_independent(cats: Sequence[PlanCategory], *, time_limit_s: float = 60.
             pick, status = rows[res.selected], res.status
         statuses.append(status)
         outcomes[cat.key] = cache.outcome(cat, pick)
-        if cat.capacitated or not len(rows):
-            _check_served([cat], outcomes, model_served)
+        _check_served([cat], outcomes, model_served)
     status = next((s for s in statuses if s != "optimal"), "optimal")
     return JointOutcome(categories=outcomes, weights={c.key: c.weight for c in cats},
                         status=status, solve_s=time.perf_counter() - t0)

@@ -1,10 +1,10 @@
 """Fonts for the report's pictures: a CJK font when one is installed, never tofu boxes.
 
 A picture drawn without a CJK font shows a missing glyph as an empty box ("tofu"). With no CJK
-font installed (as matplotlib's font list sees it), every picture therefore replaces Chinese
-text by something ASCII: category keys for categories, ``U1``, ``U2``... for units, candidate
-ids for sites, and English for the report's own words; the HTML lists which id is which unit.
-One warning says so.
+font installed (as fontconfig sees it; matplotlib's font list where there is no fontconfig),
+every picture therefore replaces Chinese text by something ASCII: category keys for categories,
+``U1``, ``U2``... for units, candidate ids for sites, and English for the report's own words;
+the HTML lists which id is which unit. One warning says so.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ class Symbol:
             return (f'{below}<line x1="{n(x)}" y1="{n(y)}" x2="{n(x + length)}" y2="{n(y)}" '
                     f'stroke="{self.colour}" stroke-width="{n(self.size)}"{dash}/>')
         if self.kind == "patch":
-            h = 0.7 * length / 1.8 * 1.0
+            h = 0.7 * length / 1.8
             return (f'{below}<rect x="{n(x)}" y="{n(y - h / 2)}" width="{n(length)}" '
                     f'height="{n(h)}" fill="{self.colour}" fill-opacity="{self.alpha:g}" '
                     'stroke="#444444" stroke-width="0.5"/>')

@@ -22,7 +22,6 @@ POINT_COLUMNS = ("id", "name", "category", "status", "capacity", "floor_area_m2"
 ``capacity`` (in the category's demand unit) and ``floor_area_m2`` (m²) are NaN when unknown."""
 
 
-
 def empty_point_table() -> pd.DataFrame:
     """A point layer's attribute table with no row: :data:`POINT_COLUMNS` with their dtypes
     (capacity, floor_area_m2, lon, lat float; row int64; the others object)."""
