@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from . import errors
 from .errors import Circle15Error, ConfigError, InputError, SolverError
 
-__version__: str  # from the package metadata, read on first use
+__version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it here
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import config, coords
@@ -32,14 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import CoverageResult, analyze
     from .planning import SitingOutcome, select_sites
 
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("circle15")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0+unknown"
 
 __all__ = [
     "AreaConfig",
@@ -75,9 +67,6 @@ _SUBMODULES = ("config", "coords")
 
 
 def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        globals()[name] = value = _version()
-        return value
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:

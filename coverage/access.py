@@ -147,6 +147,46 @@ class AccessPoints:
     snap: Snapped
 
 
+def _segment_ring_points(
+    net: WalkNetwork, edge: NDArray[np.intp], boundaries: NDArray[np.object_],
+    compound: NDArray[np.intp],
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Where each straight edge ``edge[i]`` meets the boundary ``boundaries[compound[i]]``.
+
+    The same points as ``shapely.intersection`` of the pairs that cross (no overlaps), computed
+    segment against boundary segment in numpy: GEOS's overlay per pair is ten times slower on a
+    city's compounds.
+
+    Returns
+    -------
+    pair : ndarray of int, shape (k,)
+        Index ``i`` of the pair each point belongs to, ascending.
+    xy : ndarray, shape (k, 2)
+        The points (m).
+    """
+    rings, ring_of = np.unique(compound, return_inverse=True)
+    parts, part_ring = shapely.get_parts(boundaries[rings], return_index=True)
+    xy, part = shapely.get_coordinates(parts, return_index=True)
+    joined = part[:-1] == part[1:]  # consecutive vertices of one ring: a boundary segment
+    seg_a, seg_d = xy[:-1][joined], (xy[1:] - xy[:-1])[joined]
+    bounds = np.searchsorted(part_ring[part[:-1][joined]], np.arange(len(rings) + 1))
+    # Every pair against every segment of its compound's boundary.
+    first, count = bounds[ring_of], np.diff(bounds)[ring_of]
+    pair = np.repeat(np.arange(len(edge)), count)
+    seg = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count) + \
+        np.repeat(first, count)
+    p = net.node_xy[net.edge_u[edge[pair]]]
+    r = net.node_xy[net.edge_v[edge[pair]]] - p
+    q, s = seg_a[seg], seg_d[seg]
+    den = r[:, 0] * s[:, 1] - r[:, 1] * s[:, 0]
+    qp = q - p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (qp[:, 0] * s[:, 1] - qp[:, 1] * s[:, 0]) / den
+        u = (qp[:, 0] * r[:, 1] - qp[:, 1] * r[:, 0]) / den
+    hit = (den != 0) & (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1)
+    return pair[hit], p[hit] + t[hit, None] * r[hit]
+
+
 def compound_access_points(
     net: WalkNetwork,
     polygons: NDArray[np.object_],
@@ -207,8 +247,7 @@ def compound_access_points(
         crosses = shapely.crosses(net.edge_lines[e_i], boundaries[c_i])
         c_x, e_x = c_i[crosses], e_i[crosses]
         if len(c_x):
-            inter = shapely.intersection(net.edge_lines[e_x], boundaries[c_x])
-            coords, which = shapely.get_coordinates(inter, return_index=True)
+            which, coords = _segment_ring_points(net, e_x, boundaries, c_x)
             e_pts = e_x[which]
             parts_c.append(c_x[which])
             parts_k.append(np.full(len(which), "boundary", dtype=object))
@@ -247,8 +286,7 @@ def island_report(net: WalkNetwork, snap: Snapped) -> tuple[NDArray[np.bool_], N
     on_island = comp != net.main_component
     dist = np.full(len(snap), np.nan)
     if on_island.any():
-        main_edges = np.flatnonzero(net.component[net.edge_u] == net.main_component)
-        tree = shapely.STRtree(net.edge_lines[main_edges])
+        tree = net.main_edge_tree
         pts = shapely.points(snap.take(on_island).point_xy(net))
         _, d = tree.query_nearest(pts, return_distance=True, all_matches=False)
         dist[on_island] = d

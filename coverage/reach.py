@@ -375,29 +375,46 @@ def _pair_at_nodes(end_a: NDArray[np.intp], end_b: NDArray[np.intp],
 def _walk_trails(partner: NDArray[np.intp], k: int) -> tuple[
     NDArray[np.intp], NDArray[np.bool_], NDArray[np.intp]
 ]:
-    """Follow paired half-edges: pieces in trail order, whether each is walked b->a, trail id."""
-    nxt = partner.tolist()
-    seen = bytearray(k)
-    order: list[int] = []
-    flip: list[bool] = []
-    trail: list[int] = []
-    n_trails = 0
-    # Open trails start at an unpaired half-edge; what is left are closed loops.
-    starts = [h for h in range(2 * k) if nxt[h] < 0] + list(range(0, 2 * k, 2))
-    for h0 in starts:
-        if seen[h0 >> 1]:
-            continue
-        h = h0
-        while h >= 0 and not seen[h >> 1]:
-            p = h >> 1
-            seen[p] = 1
-            order.append(p)
-            flip.append(bool(h & 1))  # entered at the b end: walk the piece backwards
-            trail.append(n_trails)
-            h = nxt[h ^ 1]
-        n_trails += 1
-    return (np.asarray(order, dtype=np.intp), np.asarray(flip, dtype=bool),
-            np.asarray(trail, dtype=np.intp))
+    """Follow paired half-edges: pieces in trail order, whether each is walked b->a, trail id.
+
+    A state ``h`` is "piece ``h >> 1`` entered at half-edge ``h``"; it leads to
+    ``partner[h ^ 1]`` and follows ``partner[h] ^ 1``. Each trail is two chains of states, one
+    per direction: the one kept starts at the lower state (an open trail at one of its free
+    ends; a closed loop at its lowest piece entered at its ``a`` end, where the loop is cut).
+    Positions along the chains come from pointer doubling (list ranking), all in numpy:
+    ``log2(2k)`` rounds instead of a Python step per piece.
+    """
+    n = 2 * k
+    state = np.arange(n, dtype=np.intp)
+    succ = partner[state ^ 1]
+    pred = np.where(partner >= 0, partner ^ 1, -1)
+    rounds = max(1, math.ceil(math.log2(n)) + 1)  # 2**rounds > any chain or loop length
+    # Closed loops: chains that never end. Each loop's lowest state, by doubling on succ.
+    low, ptr = state.copy(), succ.copy()
+    for _ in range(rounds):
+        live = np.flatnonzero(ptr >= 0)
+        if len(live) == 0:
+            break
+        low[live] = np.minimum(low[live], low[ptr[live]])
+        ptr[live] = ptr[ptr[live]]
+    pred[(ptr >= 0) & (low == state)] = -1  # cut each loop before its lowest state
+    # Every chain now starts at a state without a predecessor: find it and the distance to it.
+    root = np.where(pred >= 0, pred, state)
+    steps = (pred >= 0).astype(np.intp)
+    ptr = pred.copy()
+    for _ in range(rounds):
+        live = np.flatnonzero(ptr >= 0)
+        if len(live) == 0:
+            break
+        to = ptr[live]
+        steps[live] += steps[to]
+        root[live] = root[to]
+        ptr[live] = ptr[to]
+    keep = np.flatnonzero(root < root[state ^ 1])  # one direction per trail: one state per piece
+    keep = keep[np.lexsort((steps[keep], root[keep]))]
+    trail_root = root[keep]
+    trail = np.cumsum(np.r_[False, trail_root[1:] != trail_root[:-1]]).astype(np.intp)
+    return keep >> 1, (keep & 1).astype(bool), trail
 
 
 ARC_TOLERANCE_M = 2.0
@@ -485,7 +502,7 @@ def isochrone_polygon(lines: NDArray[np.object_], buffer_m: float, *, tile_m: fl
     ix = np.arange(math.floor(x0 / tile_m), math.floor(x1 / tile_m) + 1)
     iy = np.arange(math.floor(y0 / tile_m), math.floor(y1 / tile_m) + 1)
     if len(ix) * len(iy) == 1 or shapely.get_num_coordinates(lines).sum() < tiled_from:
-        return shapely.union_all(shapely.buffer(lines, radius_m, quad_segs=quad_segs))
+        return _dissolve(shapely.buffer(lines, radius_m, quad_segs=quad_segs))
     tree = shapely.STRtree(lines)
 
     def dissolve_tile(ij: tuple[int, int]) -> shapely.Geometry | None:
@@ -496,7 +513,7 @@ def isochrone_polygon(lines: NDArray[np.object_], buffer_m: float, *, tile_m: fl
         clipped = clipped[shapely.length(clipped) > 0]
         if len(clipped) == 0:
             return None
-        tile = shapely.union_all(shapely.buffer(clipped, radius_m, quad_segs=quad_segs))
+        tile = _dissolve(shapely.buffer(clipped, radius_m, quad_segs=quad_segs))
         return shapely.intersection(tile, shapely.box(*box))
 
     # GEOS releases the GIL: tiles dissolve on ``threads`` threads, merged in tile order.
@@ -505,6 +522,16 @@ def isochrone_polygon(lines: NDArray[np.object_], buffer_m: float, *, tile_m: fl
                             thread_name_prefix="isochrone-tiles") as pool:
         pieces = [p for p in pool.map(dissolve_tile, cells) if p is not None]
     return _merge_tiles(pieces)
+
+
+def _dissolve(polygons: NDArray[np.object_]) -> shapely.Geometry:
+    """The union of buffered street lines, cluster by cluster.
+
+    A category's reach is many separate clusters (one or a few per facility), so GEOS's
+    disjoint-subset union, which unions each group of overlapping polygons on its own, is 15-20 %
+    faster than one cascaded union on the Beijing-wide network and on the sample (same region).
+    """
+    return shapely.disjoint_subset_union_all(polygons)
 
 
 def _merge_tiles(pieces: list[shapely.Geometry]) -> shapely.Geometry:

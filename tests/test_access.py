@@ -80,3 +80,38 @@ def test_snap_ties_go_to_lowest_edge_and_island_report():
     on_island, gap = island_report(net, snap_points(net, [[50.0, 10.0]]))
     # equal component sizes: the main one is component 0 (edge 0), so edge 1 is the island
     assert on_island[0] and gap[0] == pytest.approx(10.0)
+
+
+def test_street_boundary_crossings_equal_geos_intersection():
+    """The numpy segment-against-ring crossings are GEOS's intersection points, pair by pair:
+    random streets against compounds with holes, multipolygons and vertices on streets."""
+    from coverage.access import _segment_ring_points
+
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 1000, (300, 2))
+    u = rng.integers(0, 300, 400)
+    v = (u + rng.integers(1, 299, 400)) % 300
+    net = build_walk_network(xy, u, v, crs=CRS)
+    centres = rng.uniform(100, 900, (40, 2))
+    shells = shapely.buffer(shapely.points(centres), rng.uniform(30, 120, 40), quad_segs=3)
+    holes = shapely.buffer(shapely.points(centres), 15.0, quad_segs=2)
+    polys = np.concatenate([
+        shapely.difference(shells[:20], holes[:20]),            # polygons with a hole
+        [shapely.union(shells[20], shapely.box(0, 0, 50, 50))],  # a multipolygon
+        shells[21:],
+        [shapely.Polygon([net.node_xy[0], net.node_xy[1], net.node_xy[2]])],  # on street nodes
+    ])
+    boundaries = shapely.boundary(polys)
+    c_i, e_i = net.edge_tree.query(boundaries, predicate="intersects")
+    cross = shapely.crosses(net.edge_lines[e_i], boundaries[c_i])
+    e_x, c_x = e_i[cross], c_i[cross]
+    assert len(e_x) > 100
+    pair, got = _segment_ring_points(net, e_x, boundaries, c_x)
+    want, which = shapely.get_coordinates(
+        shapely.intersection(net.edge_lines[e_x], boundaries[c_x]), return_index=True)
+    for i in range(len(e_x)):
+        a, b = got[pair == i], want[which == i]
+        assert len(a) and len(b)
+        # the same points (a crossing through a ring vertex is found from both its segments)
+        d = np.hypot(*(a[:, None, :] - b[None, :, :]).transpose(2, 0, 1))
+        assert d.min(axis=1).max() < 1e-6 and d.min(axis=0).max() < 1e-6

@@ -264,3 +264,30 @@ def test_reach_intervals_are_disjoint_and_merged():
     assert len(lines) <= 8
     assert shapely.length(lines).sum() == pytest.approx(2400.0)
     assert shapely.union_all(lines).equals(shapely.union_all(grid.edge_lines))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_trails_follow_the_pairs_at_nodes(seed):
+    """Every piece in exactly one trail; consecutive pieces meet at paired half-edges; an open
+    trail runs from one free end to the other; a closed loop comes back to where it started."""
+    from coverage.reach import _pair_at_nodes, _walk_trails
+
+    rng = np.random.default_rng(seed)
+    k, n_nodes = 300, 60
+    end_a, end_b = rng.integers(0, n_nodes, k), rng.integers(0, n_nodes, k)
+    end_a = np.where(rng.random(k) < 0.1, n_nodes + np.arange(k), end_a)  # free ends
+    end_b = np.where(rng.random(k) < 0.1, n_nodes + k + np.arange(k), end_b)
+    partner = _pair_at_nodes(end_a, end_b, rng.uniform(0, 100, (k, 2, 2)))
+    order, flip, trail = _walk_trails(partner, k)
+    assert sorted(order) == list(range(k))
+    entry = 2 * order + flip  # half-edge each piece is entered by
+    n_loops = 0
+    for t in np.unique(trail):
+        e = entry[trail == t]
+        assert (partner[e[1:]] == (e[:-1] ^ 1)).all()  # each step crosses a pair
+        if partner[e[0]] < 0:
+            assert partner[e[-1] ^ 1] < 0  # open: free end to free end
+        else:
+            assert partner[e[0]] == e[-1] ^ 1  # closed: the last piece leads back to the first
+            n_loops += 1
+    assert np.diff(trail).min() >= 0 and n_loops > 0

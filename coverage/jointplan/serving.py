@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 from scipy.sparse.csgraph import maximum_flow
 
 from ..errors import SolverError
+from ..siting.milp import MilpModel, solve_milp
 from .records import REL_TOL, Assignment, PlanCategory
 
 __all__ = ["assign", "rank"]
@@ -75,20 +75,22 @@ def _flow_lp(dist: sp.csr_array, cap: np.ndarray, demand: np.ndarray, cols: np.n
         hi.append(cap[facs])
     a = sp.vstack(blocks, format="csr")
     b_ub = np.concatenate(hi)
-    bounds = np.column_stack([np.zeros(n), demand[j]])
-    first = linprog(-np.ones(n), A_ub=a, b_ub=b_ub, bounds=bounds, method="highs")
-    if first.status != 0:
-        raise SolverError(f"assignment LP failed: {first.message}")
-    x = np.asarray(first.x)
+    lo, hi_x = np.zeros(n), demand[j]
+    first = solve_milp(MilpModel(-np.ones(n), a, np.full(len(b_ub), -np.inf), b_ub, lo, hi_x),
+                       what="assignment LP")
+    x = first.x
+    assert x is not None  # solve_milp raises when there is no solution
     if nearest:
         # keep phase 1's served demand (HiGHS holds it to its feasibility tolerance, 1e-7)
         a2 = sp.vstack([a, sp.csr_array(-np.ones((1, n)))], format="csr")
-        second = linprog(dm, A_ub=a2, b_ub=np.concatenate([b_ub, [float(first.fun)]]),
-                         bounds=bounds, method="highs")
-        if second.status == 0:
-            x = np.asarray(second.x)
-        else:  # numerically at the edge: keep phase 1's (equally served) assignment
-            log.debug("assignment LP, nearest facility: %s; using phase 1", second.message)
+        b2 = np.concatenate([b_ub, [first.objective]])
+        try:
+            second = solve_milp(MilpModel(dm, a2, np.full(len(b2), -np.inf), b2, lo, hi_x),
+                                what="assignment LP, nearest facility")
+            assert second.x is not None
+            x = second.x
+        except SolverError as exc:  # numerically at the edge: keep phase 1's (equally served)
+            log.debug("%s; using phase 1", exc)
     out[use] = np.clip(x, 0.0, demand[j])
     return out
 

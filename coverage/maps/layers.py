@@ -287,8 +287,17 @@ def add_isochrones(ctx: MapContext, doc: MapDocument) -> None:
         iso = ctx.results.isochrones.get(cat.key)
         if iso is None or not len(iso):
             continue
-        iso = iso.assign(geometry=[fill_small_holes(g) for g in iso.geometry])
-        idd = to_display(iso, SIMPLIFY_M["isochrones"])
+        # with_proposed is the existing polygon itself where nothing is proposed: draw it once
+        geoms = iso.geometry.to_numpy()
+        seen: dict[int, int] = {}
+        first = [seen.setdefault(id(g), k) for k, g in enumerate(geoms)]  # row drawn for row k
+        own = sorted(set(first))
+        shown = to_display(iso.iloc[own].assign(
+            geometry=[fill_small_holes(g) for g in geoms[own]]), SIMPLIFY_M["isochrones"])
+        rows = [k for k in range(len(iso)) if iso.index[first[k]] in shown.index]
+        idd = shown.loc[iso.index[[first[k] for k in rows]]].set_axis(iso.index[rows])
+        if "scenario" in iso:
+            idd["scenario"] = iso["scenario"].iloc[rows].to_numpy()
         scen = idd["scenario"] if "scenario" in idd else ["existing"] * len(idd)
         data = doc.add_data(f"isochrones_{cat.key}",
                             feature_collection(idd, [{"s": str(s)} for s in scen]))
