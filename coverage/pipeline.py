@@ -79,10 +79,10 @@ class Isochrones(Mapping[str, gpd.GeoDataFrame]):
     """Isochrone polygons per category, built when first asked for.
 
     Building them is the slowest part of the coverage stage, and only the map and the
-    GeoPackage need them. The first access starts building every category in order on two
-    threads (GEOS releases the GIL), one category at a time per thread, so at most two
-    categories' street pieces are in memory at once; each finished category keeps only its
-    two polygons (``existing`` and ``with_proposed``). The ``with_proposed`` polygon is the
+    GeoPackage need them. The first access (or :meth:`start`) starts building every category
+    in order on two threads (GEOS releases the GIL), one category at a time per thread, so at
+    most two categories' street pieces are in memory at once; each finished category keeps
+    only its two polygons (``existing`` and ``with_proposed``). The ``with_proposed`` polygon is the
     union of the existing one and the proposed stations' own, which is exact (the reach of the
     nearest of all sources is the union of the reaches).
     """
@@ -98,15 +98,23 @@ class Isochrones(Mapping[str, gpd.GeoDataFrame]):
         self._lock = threading.Lock()
         self.seconds: dict[str, float] = {}
 
-    def __getitem__(self, key: str) -> gpd.GeoDataFrame:
-        if key not in self._reach:
-            raise KeyError(key)
+    def start(self) -> None:
+        """Start building every category's polygons in the background (once); returns at once.
+
+        A run that will draw them calls this as soon as the distances are known, so the
+        polygons are built while siting and the joint plan run.
+        """
         with self._lock:
             if not self._futures:
                 pool = ThreadPoolExecutor(max_workers=self._workers,
                                           thread_name_prefix="isochrones")
                 self._futures = {k: pool.submit(self._build, k) for k in self._keys}
                 pool.shutdown(wait=False)  # threads end once the queue is done
+
+    def __getitem__(self, key: str) -> gpd.GeoDataFrame:
+        if key not in self._reach:
+            raise KeyError(key)
+        self.start()
         return self._futures[key].result()
 
     def __iter__(self) -> Iterator[str]:

@@ -100,10 +100,12 @@ def _stage(name: str, seconds: dict[str, float]) -> Iterator[None]:
 def _compute(inputs: StudyInputs, options: RunOptions, network: WalkNetwork | None,
              seconds: dict[str, float]
              ) -> tuple[CoverageResult, SitingOutcome | None, PlanOutcome | None]:
-    from .pipeline import analyze
+    from .pipeline import Isochrones, analyze
 
     with _stage("coverage", seconds):
         result = analyze(inputs, network=network, progress=options.progress)
+    if options.full and isinstance(result.isochrones, Isochrones):
+        result.isochrones.start()  # the map and coverage.gpkg draw them: build them meanwhile
     siting = None
     if options.sites:
         from .planning import select_sites
@@ -154,32 +156,37 @@ def run_all(inputs: StudyInputs, run_dir: str | Path, options: RunOptions, *,
     run_dir = Path(run_dir)
     seconds: dict[str, float] = {}
     paths: list[Path] = []
-    if options.full:
-        with _stage("inputs.gpkg", seconds):
-            write_inputs(inputs, run_dir, progress=options.progress)
-    result, siting, plan = _compute(inputs, options, network, seconds)
-    if on_computed is not None:
-        on_computed(result, siting, plan)
     if not options.full:
+        result, siting, plan = _compute(inputs, options, network, seconds)
+        if on_computed is not None:
+            on_computed(result, siting, plan)
         with _stage("result files", seconds):
             write_coverage_files(result, run_dir, siting, plan=plan, progress=options.progress)
         return RunOutcome(result, siting, plan, paths, seconds)
-    # The result files (mostly GDAL/SQLite writing, which releases the GIL) are written on a
-    # second thread while the map and the report are built here: they read nothing from each
-    # other's files. The QGIS project styles coverage.gpkg, so it waits for them.
+    # Files (mostly GDAL/SQLite writing, which releases the GIL) are written on a second thread
+    # while this one computes and draws: the cleaned inputs during the computation, the result
+    # files during the map and the report (they read nothing from each other's files). The
+    # QGIS project styles coverage.gpkg, so it waits for them.
     from .results import results_of
 
-    results = results_of(result, siting, plan)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="circle15-results") as pool:
-        files = pool.submit(_timed, "result files", seconds, write_coverage_files, result,
-                            run_dir, siting, plan=plan, progress=options.progress)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="circle15-files") as pool:
+        writes = [pool.submit(_timed, "inputs.gpkg", seconds, write_inputs, inputs, run_dir,
+                              progress=options.progress)]
         try:
+            result, siting, plan = _compute(inputs, options, network, seconds)
+            if on_computed is not None:
+                on_computed(result, siting, plan)
+            writes.append(pool.submit(_timed, "result files", seconds, write_coverage_files,
+                                      result, run_dir, siting, plan=plan,
+                                      progress=options.progress))
+            results = results_of(result, siting, plan)
             paths = _presentation(results, run_dir, options,
                                   Path(map_path) if map_path else run_dir / MAP_FILE, seconds)
         finally:
             # never leave the thread writing into a folder the caller may be about to abort
-            wait([files])
-        files.result()  # its error, if any, is the run's
+            wait(writes)
+        for done in writes:
+            done.result()  # its error, if any, is the run's
     from .qgis import write_qgis
 
     with _stage("qgis", seconds):  # styles coverage.gpkg: after the result files

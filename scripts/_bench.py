@@ -39,6 +39,26 @@ def _ram_gib() -> float:
     return float("nan")
 
 
+def speed_probe() -> float:
+    """Seconds (best of 3) of a fixed piece of CPU work: a Python loop and a numpy sort.
+
+    Printed in every header so figures taken on different days can be compared: this virtual
+    machine's speed has varied about twofold between sessions, with nothing else running.
+    """
+    import numpy as np
+
+    values = np.random.default_rng(0).random(1_000_000)
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        np.sort(values)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def header(title: str, libraries: tuple[str, ...] = ()) -> str:
     """Title, date, machine, versions and the load average now (call it at the start)."""
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
@@ -54,6 +74,8 @@ def header(title: str, libraries: tuple[str, ...] = ()) -> str:
         f"python {platform.python_version()}" + (", " + ", ".join(versions) if versions else ""),
         f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min; the "
         "figures move with load: quote them from a quiet machine)",
+        f"speed probe: {speed_probe():.3f} s (fixed CPU work, best of 3; lower is a faster "
+        "machine: compare figures of different days by it)",
     ])
 
 
