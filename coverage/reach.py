@@ -388,7 +388,7 @@ def _walk_trails(partner: NDArray[np.intp], k: int) -> tuple[
     state = np.arange(n, dtype=np.intp)
     succ = partner[state ^ 1]
     pred = np.where(partner >= 0, partner ^ 1, -1)
-    rounds = max(1, math.ceil(math.log2(n)) + 1)  # 2**rounds > any chain or loop length
+    rounds = math.ceil(math.log2(max(n, 2))) + 1  # 2**rounds > any chain or loop length
     # Closed loops: chains that never end. Each loop's lowest state, by doubling on succ.
     low, ptr = state.copy(), succ.copy()
     for _ in range(rounds):
@@ -413,7 +413,8 @@ def _walk_trails(partner: NDArray[np.intp], k: int) -> tuple[
     keep = np.flatnonzero(root < root[state ^ 1])  # one direction per trail: one state per piece
     keep = keep[np.lexsort((steps[keep], root[keep]))]
     trail_root = root[keep]
-    trail = np.cumsum(np.r_[False, trail_root[1:] != trail_root[:-1]]).astype(np.intp)
+    trail = np.zeros(len(keep), dtype=np.intp)
+    trail[1:] = np.cumsum(trail_root[1:] != trail_root[:-1])
     return keep >> 1, (keep & 1).astype(bool), trail
 
 
