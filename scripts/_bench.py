@@ -40,7 +40,7 @@ def _ram_gib() -> float:
 
 
 def speed_probe() -> float:
-    """Seconds (best of 3) of a fixed piece of CPU work: a Python loop and a numpy sort.
+    """Seconds (best of 5) of a fixed piece of CPU work: a Python loop and a numpy sort.
 
     Printed in every header so figures taken on different days can be compared: this virtual
     machine's speed has varied about twofold between sessions, with nothing else running.
@@ -49,7 +49,7 @@ def speed_probe() -> float:
 
     values = np.random.default_rng(0).random(1_000_000)
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         t0 = time.perf_counter()
         total = 0
         for i in range(2_000_000):
@@ -74,7 +74,7 @@ def header(title: str, libraries: tuple[str, ...] = ()) -> str:
         f"python {platform.python_version()}" + (", " + ", ".join(versions) if versions else ""),
         f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min; the "
         "figures move with load: quote them from a quiet machine)",
-        f"speed probe: {speed_probe():.3f} s (fixed CPU work, best of 3; lower is a faster "
+        f"speed probe: {speed_probe():.3f} s (fixed CPU work, best of 5; lower is a faster "
         "machine: compare figures of different days by it)",
     ])
 
