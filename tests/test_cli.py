@@ -105,3 +105,36 @@ def test_global_options_after_the_command_progress_and_dask_logs(capsys):
     finally:
         assert main(["validate", str(SAMPLE), "-q"]) == 0  # the levels back to the default
         capsys.readouterr()
+
+
+def test_the_command_ends_quickly_but_completely(tmp_path):
+    """``circle15`` skips the interpreter's teardown only when nothing else runs: its output and
+    log are complete, its exit code is the command's, and a thread still working keeps the
+    process alive until it is done."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    p = subprocess.run([sys.executable, "-m", "coverage.cli", "-v", "run",
+                        "data/huitian/area.toml", "--out", str(out), "--map",
+                        str(tmp_path / "map.html")], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.rstrip().splitlines()[-1].startswith("done in")
+    assert "stage load:" in p.stderr.splitlines()[-1]  # the log's last line, flushed
+    bad = subprocess.run([sys.executable, "-m", "coverage.cli", "-q", "run",
+                          str(tmp_path / "missing.toml")], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode == 2 and "config file not found" in bad.stderr
+    # a non-daemon thread still working when the command returns: the process waits for it
+    done = tmp_path / "thread-done"
+    script = ("import sys, threading, time\n"
+              "from coverage.cli import console_main\n"
+              f"threading.Thread(target=lambda: (time.sleep(1.0), open({str(done)!r}, 'w')"
+              ".close())).start()\n"
+              f"sys.argv = ['circle15', '-q', 'run', {str(tmp_path / 'missing.toml')!r}]\n"
+              "console_main()\n")
+    p = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 2 and "config file not found" in p.stderr
+    assert done.exists()

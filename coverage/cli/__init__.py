@@ -17,11 +17,15 @@ interrupted or failed run leaves its output folder as it was (see :mod:`coverage
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import errno
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from functools import partial
+from typing import NoReturn
 
 from ..errors import Circle15Error, InputError
 from .batch import add_batch_options, cmd_batch
@@ -54,7 +58,7 @@ from .run import (
 from .serve import add_serve_options, cmd_serve
 from .validate import cmd_validate
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "console_main", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,6 +133,27 @@ def _run(args: argparse.Namespace) -> int:
     configure_logging(args.verbose)
     preflight(args)
     return int(args.func(args))
+
+
+def console_main() -> NoReturn:
+    """The ``circle15`` command: :func:`main`, then an exit without the interpreter's teardown.
+
+    Freeing every object one by one as the interpreter shuts down takes 0.2-0.4 s after a run of
+    the sample (a tenth of the run). When the command is done and nothing else runs (no other
+    thread, no child process, no coverage tool), the exit handlers run (log handlers, temporary
+    folders) and the process ends at once; otherwise it exits the usual way.
+    """
+    code = main()
+    others = [t for t in threading.enumerate()
+              if t is not threading.main_thread() and not t.daemon]
+    mp = sys.modules.get("multiprocessing")
+    if others or (mp is not None and mp.active_children()) or "slipcover" in sys.modules:
+        sys.exit(code)
+    atexit._run_exitfuncs()  # logging.shutdown, weakref finalizers (temporary folders)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

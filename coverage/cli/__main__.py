@@ -1,7 +1,5 @@
 """``python -m coverage.cli``: the ``circle15`` command."""
 
-import sys
+from . import console_main
 
-from . import main
-
-sys.exit(main())
+console_main()
