@@ -138,10 +138,10 @@ def _run(args: argparse.Namespace) -> int:
 def console_main() -> NoReturn:
     """The ``circle15`` command: :func:`main`, then an exit without the interpreter's teardown.
 
-    Freeing every object one by one as the interpreter shuts down takes 0.2-0.4 s after a run of
-    the sample (a tenth of the run). When the command is done and nothing else runs (no other
-    thread, no child process, no coverage tool), the exit handlers run (log handlers, temporary
-    folders) and the process ends at once; otherwise it exits the usual way.
+    Freeing every object one by one as the interpreter shuts down took 0.3-0.6 s after a run of
+    the sample on a slow day (about a tenth of the run). When the command is done and nothing
+    else runs (no other thread, no child process, no coverage tool), the exit handlers run (log
+    handlers, temporary folders) and the process ends at once; otherwise it exits the usual way.
     """
     code = main()
     others = [t for t in threading.enumerate()
