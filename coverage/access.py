@@ -25,6 +25,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from ._arrays import concat_ranges
 from .constants import GATE_TOL_M
 from .network import WalkNetwork
 
@@ -173,8 +174,7 @@ def _segment_ring_points(
     # Every pair against every segment of its compound's boundary.
     first, count = bounds[ring_of], np.diff(bounds)[ring_of]
     pair = np.repeat(np.arange(len(edge)), count)
-    seg = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count) + \
-        np.repeat(first, count)
+    seg = concat_ranges(first, count)
     p = net.node_xy[net.edge_u[edge[pair]]]
     r = net.node_xy[net.edge_v[edge[pair]]] - p
     q, s = seg_a[seg], seg_d[seg]

@@ -28,6 +28,7 @@ import shapely
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import dijkstra
 
+from ._arrays import concat_ranges
 from .access import Snapped
 from .network import WalkNetwork
 
@@ -110,9 +111,7 @@ def _same_edge_pairs(
     hi = np.searchsorted(s_edges, targets.edge[t_some], side="right")
     counts = hi - lo
     t_idx = np.repeat(t_some, counts)
-    starts = np.repeat(lo, counts)
-    offsets = np.arange(len(t_idx)) - np.repeat(np.cumsum(counts) - counts, counts)
-    s_idx = s_order[starts + offsets]
+    s_idx = s_order[concat_ranges(lo, counts)]
     return s_idx, t_idx
 
 
@@ -548,8 +547,7 @@ def _merge_tiles(pieces: list[shapely.Geometry]) -> shapely.Geometry:
         return shapely.Polygon()
     n_holes = shapely.get_num_interior_rings(parts)
     holes = shapely.get_interior_ring(np.repeat(parts, n_holes),
-                                      np.arange(int(n_holes.sum())) - np.repeat(
-                                          np.cumsum(n_holes) - n_holes, n_holes))
+                                      concat_ranges(np.zeros(len(parts)), n_holes))
     merged = shapely.get_parts(shapely.union_all(shapely.polygons(
         shapely.get_exterior_ring(parts))))
     if len(holes) == 0:
