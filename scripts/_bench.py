@@ -39,6 +39,15 @@ def _ram_gib() -> float:
     return float("nan")
 
 
+def child_env(tree: Path) -> dict[str, str]:
+    """Environment for a benchmarked child process: it imports ``coverage`` from ``tree`` (a
+    checkout) and writes Python's bytecode cache as a planner's machine does (some shells set
+    ``PYTHONDONTWRITEBYTECODE``)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
 def speed_probe() -> float:
     """Seconds (best of 5) of a fixed piece of CPU work: a Python loop and a numpy sort.
 

@@ -5,7 +5,7 @@ every benchmark header), so a figure taken today cannot be set against one taken
 day. This script measures both versions in the same time window, alternating run by run (base,
 this, base, this, ...), and prints min and median of each and their ratio:
 
-* ``run``: the whole ``circle15 run`` process on the Huitian sample (as ``bench_run.py``).
+* ``run``: the whole ``circle15 run`` process on the Huitian sample (``bench_run.py``'s run).
 * ``coverage-stage``: ``bench_coverage.py``'s part 2 (Beijing-wide ``analyze`` with isochrones;
   needs ``../shared/data``), its total per run.
 
@@ -20,42 +20,25 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _bench import header
+from _bench import child_env, header
+from bench_run import one_run
 
 ROOT = Path(__file__).resolve().parents[1]
 TOTAL = re.compile(r"beijing 2013 whole network.*?total ([0-9.]+) / ([0-9.]+) s")
-
-
-def _env(tree: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = str(tree)
-    return env
-
-
-def _run_once(tree: Path, out: Path) -> float:
-    """Seconds of one whole ``circle15 run`` of the sample from ``tree``."""
-    cmd = [sys.executable, "-m", "coverage.cli", "-q", "run",
-           str(tree / "data" / "huitian" / "area.toml"), "--out", str(out),
-           "--map", str(out / "map.html")]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, env=_env(tree), cwd=out.parent, check=True, capture_output=True)
-    return time.perf_counter() - t0
 
 
 def _coverage_stage_once(tree: Path, shared: str) -> float:
     """Median total (s) of one ``bench_coverage.py`` part 2 call (3 runs inside) from ``tree``."""
     cmd = [sys.executable, str(tree / "scripts" / "bench_coverage.py"), "--skip-engine",
            "--skip-grid", "--runs", "3", "--shared", shared]
-    done = subprocess.run(cmd, env=_env(tree), check=True, capture_output=True, text=True)
+    done = subprocess.run(cmd, env=child_env(tree), check=True, capture_output=True, text=True)
     found = TOTAL.search(done.stdout)
     if found is None:
         raise SystemExit(f"no Beijing-wide figure in bench_coverage's output (is {shared} "
@@ -78,14 +61,16 @@ def main(argv: list[str] | None = None) -> int:
         try:
             trees = {f"base {args.base}": base, "this checkout": ROOT}
             times: dict[str, list[float]] = {label: [] for label in trees}
-            out = Path(tmp) / "out"
-            out.mkdir()
+            work = Path(tmp) / "work"
+            work.mkdir()
+            sample = Path("data") / "huitian" / "area.toml"
             if args.what == "run":
                 for tree in trees.values():  # untimed: writes each tree's bytecode cache
-                    _run_once(tree, out / "warm")
+                    one_run(tree / sample, work, tree)
             for _ in range(args.runs):
                 for label, tree in trees.items():
-                    times[label].append(_run_once(tree, out / "run") if args.what == "run"
+                    times[label].append(one_run(tree / sample, work, tree)[0]
+                                        if args.what == "run"
                                         else _coverage_stage_once(tree, args.shared))
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
