@@ -306,6 +306,25 @@ def test_sites_after_run_removes_the_old_report_and_map(run_copy, tmp_path):
     assert (sites[sites["method"] == "optimal"].groupby("category").size() == 2).all()
 
 
+def test_a_run_into_a_copied_folder_keeps_the_originals_map(run_copy, tmp_path):
+    """A planner copies OUT to try something: the copy's manifest names the same map, which
+    belongs to the original folder, so a run into the copy must leave it alone."""
+    out, map_path = run_copy
+    copy = tmp_path / "out_try"
+    shutil.copytree(out, copy)
+    before = map_path.read_bytes()
+    p = cli("-q", "analyze", str(SAMPLE / "area.toml"), "--out", str(copy), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert map_path.read_bytes() == before
+    assert "kept" in p.stderr and str(map_path) in p.stderr
+    assert not (copy / "report.html").exists()  # the copy's own old files are replaced
+    # the original is untouched, and a run into it still removes its own stale map
+    assert (out / "report.html").exists()
+    p = cli("-q", "analyze", str(SAMPLE / "area.toml"), "--out", str(out), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert not map_path.exists()
+
+
 def test_files_of_the_planner_are_kept(run_copy, tmp_path):
     out, _ = run_copy
     (out / "notes.txt").write_text("我的笔记", encoding="utf-8")

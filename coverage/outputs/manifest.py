@@ -5,7 +5,9 @@
   it);
 * ``run_id``: a digest of the run's files, so the same inputs give the same manifest;
 * ``files``: every file of the run with its size and SHA-256 (a truncated or edited result is
-  recognised), and ``external`` the files outside ``OUT`` (the map) relative to ``OUT``;
+  recognised), and ``external`` the files outside ``OUT`` (the map) relative to ``OUT``, each
+  with ``out``, ``OUT`` relative to the file (a later run into a copy of ``OUT`` leaves the
+  original's map alone);
 * ``config``: what of the config the results depend on (:func:`config_fingerprint`), so results
   that no longer match the config are refused (:func:`manifest_problems`) instead of drawn from
   half a table.

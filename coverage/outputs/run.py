@@ -85,11 +85,17 @@ class RunWriter:
     def _external_key(self, final: Path) -> str:
         return Path(os.path.relpath(final.absolute(), self.out.absolute())).as_posix()
 
+    def _owner_key(self, final: Path) -> str:
+        # the folder as seen from the file: a copy of OUT carries the same manifest, and this
+        # tells that the file belongs to the original, not to the copy
+        return Path(os.path.relpath(self.out.absolute(), final.absolute().parent)).as_posix()
+
     def commit(self) -> list[Path]:
         """Move the run into place and write the manifest; returns the final paths."""
         previous = read_manifest(self.out) or {}
         staged = _relative_files(self.dir) if not self.extend else []
-        external = {self._external_key(f): {"bytes": t.stat().st_size, "sha256": sha256_file(t)}
+        external = {self._external_key(f): {"bytes": t.stat().st_size, "sha256": sha256_file(t),
+                                            "out": self._owner_key(f)}
                     for f, t in self._external.items()}
         if self.extend:
             files = dict(previous.get("files", {}))
@@ -140,6 +146,12 @@ class RunWriter:
         for rel, entry in previous.get("external", {}).items():
             path = self.out / rel
             if rel in external or not path.is_file():
+                continue
+            owner = path.parent / entry.get("out", os.path.relpath(self.out, path.parent))
+            if not (owner.is_dir() and os.path.samefile(owner, self.out)):
+                log.warning("kept %s: it shows the results in %s, not those in %s (a copy of "
+                            "that folder)", os.path.normpath(path), os.path.normpath(owner),
+                            self.out)
                 continue
             if sha256_file(path) == entry.get("sha256"):  # ours and unchanged: stale now
                 path.unlink()
