@@ -138,3 +138,10 @@ def test_the_command_ends_quickly_but_completely(tmp_path):
                        text=True, timeout=60)
     assert p.returncode == 2 and "config file not found" in p.stderr
     assert done.exists()
+    # a profiler writes its results at exit: ``python -m cProfile -o F -m coverage.cli`` keeps F
+    stats = tmp_path / "run.prof"
+    p = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats), "-m",
+                        "coverage.cli", "-q", "run", str(tmp_path / "missing.toml")], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert "config file not found" in p.stderr  # (cProfile's own exit code is 0)
+    assert stats.stat().st_size > 0

@@ -140,14 +140,17 @@ def console_main() -> NoReturn:
 
     Freeing every object one by one as the interpreter shuts down took 0.3-0.6 s after a run of
     the sample on a slow day (about a tenth of the run). When the command is done and nothing
-    else runs (no other thread, no child process, no coverage tool), the exit handlers run (log
-    handlers, temporary folders) and the process ends at once; otherwise it exits the usual way.
+    else runs (no other thread, no child process, no coverage tool, profiler, tracer or
+    debugger: they write their results at exit), the exit handlers run (log handlers, temporary
+    folders) and the process ends at once; otherwise it exits the usual way.
     """
     code = main()
     others = [t for t in threading.enumerate()
               if t is not threading.main_thread() and not t.daemon]
     mp = sys.modules.get("multiprocessing")
-    if others or (mp is not None and mp.active_children()) or "slipcover" in sys.modules:
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if others or (mp is not None and mp.active_children()) or "slipcover" in sys.modules \
+            or watched:
         sys.exit(code)
     atexit._run_exitfuncs()  # logging.shutdown, weakref finalizers (temporary folders)
     for stream in (sys.stdout, sys.stderr):
