@@ -8,7 +8,7 @@ time ``walk_min_<key>`` was measured at the category's speed, so its walking dis
 
 and the compound is covered at another threshold ``minutes`` and speed ``v`` when
 ``dist_m ≤ minutes × 60 × v`` (the same rule and tolerance as the run itself:
-:func:`coverage.metrics.coverage_columns`). No shortest-path search runs again, so one curve point
+:func:`coverage.metrics.within_walk`). No shortest-path search runs again, so one curve point
 costs a comparison per compound.
 
 Distances are known up to the run's search limit ``max_walk_min`` at the category's speed. A curve
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Category
-from .metrics import SCENARIOS, coverage_columns
+from .metrics import SCENARIOS, coverage_pct, within_walk
 from .results import Results
 
 __all__ = ["COLUMNS", "MINUTES_GRID", "SPEED_GRID", "compound_distance_m", "sensitivity"]
@@ -69,20 +69,17 @@ def _curve(results: Results, cat: Category, scenario: str,
     demand = pd.to_numeric(results.compounds[cat.demand], errors="coerce").fillna(0)
     demand_arr = demand.to_numpy(float)
     pop = float(demand_arr.sum())
-    # One call of the run's own coverage rule for every point of the curve.
-    variants = tuple(dataclasses.replace(c, key=f"p{i}") for i, (_, c) in enumerate(points))
-    cov = coverage_columns({v.key: dist for v in variants}, variants)
     search_m = cat.cutoff_m(results.config.max_walk_min)
     rows = []
-    for (varied, c), v in zip(points, variants, strict=True):
-        covered = cov[f"covered_{v.key}"].to_numpy(bool)
+    for varied, c in points:
+        covered = within_walk(dist, c.walk_m)  # the run's own coverage rule
         pop_cov = float(demand_arr[covered].sum())
         rows.append({
             "category": cat.key, "scenario": scenario, "varied": varied,
             "minutes": c.minutes, "speed_m_s": c.speed_m_s, "walk_m": round(c.walk_m, 1),
             "population": round(pop), "population_covered": round(pop_cov),
-            # rounded exactly as summary.csv's coverage_pct (coverage.metrics.unit_summary)
-            "coverage_pct": round(100.0 * pop_cov / pop, 2) if pop > 0 else np.nan,
+            # rounded exactly as summary.csv's coverage_pct
+            "coverage_pct": coverage_pct(demand_arr, covered),
             "at_config": c.minutes == cat.minutes and c.speed_m_s == cat.speed_m_s,
             "within_search": c.walk_m <= search_m,
         })

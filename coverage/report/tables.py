@@ -323,11 +323,11 @@ def _scenarios(res: Results, lang: str) -> pd.DataFrame:
         "compounds_uncovered", "demand_served")})
 
 
-def _sens_cell(pts: pd.DataFrame, own: bool) -> str:
-    """``85.2`` or ``85.2 → 97.3`` (existing → with the planned stations); ● marks the run's own
-    setting, * a lower bound (beyond the run's search)."""
-    vals = [f"{v:.1f}" + ("" if ok else "*") for v, ok in zip(
-        pts["coverage_pct"], pts["within_search"], strict=True)]
+def _sens_cell(pts: list[tuple[float, bool]], own: bool) -> str:
+    """``85.2`` or ``85.2 → 97.3`` (existing → with the planned stations) from the curve points'
+    (coverage_pct, within_search); ● marks the run's own setting, * a lower bound (beyond the
+    run's search)."""
+    vals = [f"{v:.1f}" + ("" if ok else "*") for v, ok in pts]
     text = vals[0] if len(set(vals)) == 1 else " → ".join(vals)
     return f"● {text}" if own else text
 
@@ -345,15 +345,18 @@ def _sensitivity_table(sens: pd.DataFrame, config: AreaConfig, varied: str,
                  if abs(x / step - round(x / step)) < 1e-9}
                 | {float(c.minutes if varied == "minutes" else c.speed_m_s)
                    for c in config.categories})
+    key = s["category"].to_numpy()
+    at, pct, ok = (s[xcol].to_numpy(float), s["coverage_pct"].to_numpy(float),
+                   s["within_search"].to_numpy(bool))
     rows = []
     for c in config.categories:
-        cs = s[s["category"] == c.key]
         own = float(c.minutes if varied == "minutes" else c.speed_m_s)
         row: dict[str, Any] = {tr("category", lang): cat_label(c, lang)}
+        mine = np.flatnonzero(key == c.key)
         for x in xs:
-            pts = cs[np.isclose(cs[xcol], x)]
+            pts = [(pct[i], ok[i]) for i in mine[np.isclose(at[mine], x)]]
             row[f"{x:g} min" if varied == "minutes" else f"{x:g} m/s"] = (
-                _sens_cell(pts, bool(np.isclose(x, own))) if len(pts) else None)
+                _sens_cell(pts, bool(np.isclose(x, own))) if pts else None)
         rows.append(row)
     return pd.DataFrame(rows)
 
