@@ -325,6 +325,19 @@ def test_a_run_into_a_copied_folder_keeps_the_originals_map(run_copy, tmp_path):
     assert not map_path.exists()
 
 
+def test_report_from_the_folder_rewrites_the_runs_own_bytes(run_copy, tmp_path):
+    """`circle15 report` reads the results back from their files (CSV: 3000.0 comes back as
+    3000) and gives the report `run` wrote from memory, byte for byte."""
+    out, _ = run_copy
+    names = ("report.html", "report.xlsx", "sensitivity.csv")
+    before = {n: (out / n).read_bytes() for n in names}
+    for n in names:
+        (out / n).unlink()
+    p = cli("-q", "report", str(SAMPLE / "area.toml"), "--out", str(out), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert [n for n in names if (out / n).read_bytes() != before[n]] == []
+
+
 def test_files_of_the_planner_are_kept(run_copy, tmp_path):
     out, _ = run_copy
     (out / "notes.txt").write_text("我的笔记", encoding="utf-8")

@@ -48,7 +48,9 @@ def _cell(v: Any) -> tuple[str, str]:
     if isinstance(v, (float, np.floating)):
         f = float(v)
         text = f"{f:,.0f}" if f.is_integer() and abs(f) >= 1000 else f"{f:,.10g}"
-        return text, repr(f)
+        # 3000.0 in memory is 3000 when read back from a CSV: one key for both, so `circle15
+        # report` rewrites the run's own bytes
+        return text, str(int(f)) if f.is_integer() else repr(f)
     s = html.escape(str(v), quote=True)
     return s, s
 

@@ -113,7 +113,13 @@ def _cell(ref: str, v: Any, style: int = 0) -> str:
 
 
 def _width(values: Iterable[Any]) -> float:
-    return min(60.0, max(len(str(v)) for v in values) * 1.6 + 2)
+    """A column's width from its longest text, numbers as the cells store them (3000.0 in
+    memory and 3000 read back from a CSV give one width)."""
+    def text(v: Any) -> str:
+        v = _xl_value(v)
+        number = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        return _num(v) if number else str(v)
+    return min(60.0, max(len(text(v)) for v in values) * 1.6 + 2)
 
 
 def _sheet_xml(df: pd.DataFrame | None, missing: str) -> str:
