@@ -129,13 +129,14 @@ class _Builder:
         if one:
             return first.x, first.status
         best = float(served @ first.x)
+        # the first plan keeps its own served demand: HiGHS starts from it as an incumbent
         keep = sp.vstack([a, sp.csr_array(served[None, :])], format="csr")
         second = solve_milp(
             dataclasses.replace(model, c=-covered, rows=keep,
                                 row_lo=np.append(model.row_lo, best - LP_REL_TOL * max(1.0, best)),
                                 row_hi=np.append(model.row_hi, np.inf)),
             what="joint plan (most demand within reach)", time_limit_s=time_limit_s,
-            accept_time_limit=accept_time_limit)
+            accept_time_limit=accept_time_limit, start=first.x)
         assert second.x is not None
         return second.x, next((s for s in (first.status, second.status) if s != "optimal"),
                               "optimal")
