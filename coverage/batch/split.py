@@ -61,13 +61,19 @@ def _read_points(src: Any, cfg: Any, kind: str) -> _PointSource:
                         np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
 
 
-def _point_subset(src: _PointSource, area: shapely.Geometry, folder: Path, stem: str) -> str:
-    """Write the rows of a point file located in ``area`` (plus rows that could not be
-    located, so the area's check reports them) to ``folder``; returns the new file name."""
+def _point_subset(src: _PointSource, area: shapely.Geometry, within_m: float, folder: Path,
+                  stem: str) -> str:
+    """Write the rows of a point file located within ``within_m`` of ``area`` (plus rows that
+    could not be located, so the area's check reports them) to ``folder``; returns the new
+    file name."""
     keep = np.ones(len(src.table), bool)
     keep[src.rows] = False
-    if len(src.rows):
-        keep[src.rows[shapely.contains_xy(area, src.xy[:, 0], src.xy[:, 1])]] = True
+    x0, y0, x1, y1 = shapely.bounds(area)
+    x, y = src.xy[:, 0], src.xy[:, 1]
+    box = np.flatnonzero((x >= x0 - within_m) & (x <= x1 + within_m)
+                         & (y >= y0 - within_m) & (y <= y1 + within_m))
+    near = box[shapely.dwithin(area, shapely.points(src.xy[box]), within_m)]
+    keep[src.rows[near]] = True
     sub = src.table.iloc[np.flatnonzero(keep)]
     if isinstance(sub, gpd.GeoDataFrame):
         name = f"{stem}.geojson"
@@ -86,7 +92,8 @@ def _point_subset(src: _PointSource, area: shapely.Geometry, folder: Path, stem:
 
 @dataclass(frozen=True)
 class _SplitShared:
-    """What every area folder of a split is cut from (sent once to each worker)."""
+    """What every area folder of a split is cut from (built once; on a cluster, on a worker,
+    and moved between workers, never through the client)."""
 
     template: Path
     raw: dict[str, Any]
@@ -94,19 +101,33 @@ class _SplitShared:
     reach_m: float
     polys: gpd.GeoDataFrame
     comp: gpd.GeoDataFrame
+    comp_metric: np.ndarray  # the compound polygons in the area CRS
     points: dict[str, list[_PointSource]]
 
 
-def _write_split_areas(shared: _SplitShared, areas: list[tuple[int, str, Any, np.ndarray]],
+def _shared(template: Path, raw: dict[str, Any], cfg: Any, polys: gpd.GeoDataFrame,
+            kinds: list[str], comp: gpd.GeoDataFrame, *read: _PointSource) -> _SplitShared:
+    points: dict[str, list[_PointSource]] = {"facilities": [], "proposed": [], "candidates": []}
+    for kind, source in zip(kinds, read, strict=True):
+        points[kind].append(source)
+    return _SplitShared(template=template, raw=raw, network=str(cfg.network),
+                        reach_m=cfg.max_walk_m, polys=polys, comp=comp,
+                        comp_metric=comp.geometry.to_crs(cfg.crs).to_numpy(), points=points)
+
+
+def _write_split_areas(shared: _SplitShared, areas: list[tuple[int, str, Any]],
                        out: Path) -> list[tuple[str, Path]]:
-    """Write the folders of some areas of a split: ``(index, name, polygon in the area CRS,
-    compound rows within reach)`` each; returns ``(name, config)`` in the same order."""
+    """Write the folders of some areas of a split: ``(index, name, polygon in the area CRS)``
+    each; returns ``(name, config)`` in the same order. An area gets the compounds and points
+    within walking reach of its polygon (the longest walk of any category)."""
     raw, points = shared.raw, shared.points
+    tree = shapely.STRtree(shared.comp_metric)
     out_configs = []
-    for i, name, geom, hit in areas:
+    for i, name, geom in areas:
         folder = out / "split" / area_slug(i, name)
         folder.mkdir(parents=True, exist_ok=True)
-        inner = geom.buffer(shared.reach_m - 1.0)
+        shapely.prepare(geom)
+        hit = np.sort(tree.query(geom, predicate="dwithin", distance=shared.reach_m))
         write_geojson(shared.polys.iloc[[i]], folder / "boundaries.geojson", only_if_changed=True)
         write_geojson(shared.comp.iloc[hit], folder / "compounds.geojson", only_if_changed=True)
         area_raw = {**raw}
@@ -119,12 +140,14 @@ def _write_split_areas(shared: _SplitShared, areas: list[tuple[int, str, Any, np
             tables = raw[section] if isinstance(raw[section], list) else [raw[section]]
             area_raw[section] = [
                 {**{k: v for k, v in t.items() if k not in ("layer", "sheet")},
-                 "path": _point_subset(src, inner, folder, f"{section}{j + 1}")}
+                 "path": _point_subset(src, geom, shared.reach_m - 1.0, folder,
+                                       f"{section}{j + 1}")}
                 for j, (t, src) in enumerate(zip(tables, points[section], strict=True))]
         if points["candidates"]:
             area_raw["candidates"] = {
                 **{k: v for k, v in raw["candidates"].items() if k not in ("layer", "sheet")},
-                "path": _point_subset(points["candidates"][0], inner, folder, "candidates")}
+                "path": _point_subset(points["candidates"][0], geom, shared.reach_m - 1.0,
+                                      folder, "candidates")}
         path = folder / "area.toml"
         text = (f"# {name}: split from {shared.template} by circle15 batch\n\n"
                 + _dump_toml(area_raw))
@@ -154,29 +177,21 @@ def _caught(fn: Callable[..., Any], *args: Any) -> tuple[Any, tuple[type, list[A
         return None, (type(exc), exc.problems)
 
 
-def _read_sources(cfg: Any, client: Any) -> tuple[gpd.GeoDataFrame,
-                                                  dict[str, list[_PointSource]]]:
-    """The compounds and every point file of the template; with a Dask ``client`` read in
-    parallel on its workers (the serial part of a split on a cluster)."""
-    sources = ([("facilities", s) for s in cfg.facilities]
-               + [("proposed", s) for s in cfg.proposed]
-               + ([("candidates", cfg.candidates)] if cfg.candidates is not None else []))
-    if client is None:
-        comp = _read_compounds(cfg)
-        read = [_read_points(src, cfg, kind) for kind, src in sources]
-    else:
-        futures = [client.submit(_caught, _read_compounds, cfg, pure=False)]
-        futures += [client.submit(_caught, _read_points, src, cfg, kind, pure=False)
-                    for kind, src in sources]
-        results = client.gather(futures)
-        for _, error in results:
-            if error is not None:
-                raise error[0](error[1])
-        comp, read = results[0][0], [r for r, _ in results[1:]]
-    points: dict[str, list[_PointSource]] = {"facilities": [], "proposed": [], "candidates": []}
-    for (kind, _), source in zip(sources, read, strict=True):
-        points[kind].append(source)
-    return comp, points
+def _first_error(*results: tuple[Any, Any]) -> tuple[type, list[Any]] | None:
+    return next((error for _, error in results if error is not None), None)
+
+
+def _shared_of(template: Path, raw: dict[str, Any], cfg: Any, polys: gpd.GeoDataFrame,
+               kinds: list[str], *results: tuple[Any, Any]) -> _SplitShared:
+    """:func:`_shared` from ``_caught`` results (checked by :func:`_first_error` first)."""
+    return _shared(template, raw, cfg, polys, kinds, *(value for value, _ in results))
+
+
+def _sources(cfg: Any) -> list[tuple[str, Any]]:
+    """Every point file of the template, as (kind, source)."""
+    return ([("facilities", s) for s in cfg.facilities]
+            + [("proposed", s) for s in cfg.proposed]
+            + ([("candidates", cfg.candidates)] if cfg.candidates is not None else []))
 
 
 def split_areas(spec: dict[str, Any], base: Path, out: Path, *,
@@ -222,24 +237,28 @@ def split_areas(spec: dict[str, Any], base: Path, out: Path, *,
         polys = polys[polys["name"].isin(wanted)]
     polys = polys.drop_duplicates("name").reset_index(drop=True)
     metric = polys.to_crs(cfg.crs)
-    reach = cfg.max_walk_m
-
-    comp, points = _read_sources(cfg, client if len(polys) > 1 else None)
-    comp_tree = shapely.STRtree(comp.geometry.to_crs(cfg.crs).to_numpy())
-
-    shared = _SplitShared(template=template, raw=raw, network=str(cfg.network),
-                          reach_m=reach, polys=polys, comp=comp, points=points)
-    areas = [(i, name, geom, np.sort(comp_tree.query(geom.buffer(reach), predicate="intersects")))
-             for i, (name, geom) in enumerate(zip(metric["name"], metric.geometry, strict=True))]
+    areas = [(i, name, geom) for i, (name, geom)
+             in enumerate(zip(metric["name"], metric.geometry, strict=True))]
+    sources = _sources(cfg)
+    kinds = [kind for kind, _ in sources]
     if client is None or len(areas) < 2:
+        shared = _shared(template, raw, cfg, polys, kinds, _read_compounds(cfg),
+                         *(_read_points(src, cfg, kind) for kind, src in sources))
         out_configs = _write_split_areas(shared, areas, out)
     else:
-        # Writing the area folders is most of a split: in chunks on the cluster's workers,
-        # the shared tables sent once to each of them.
-        data = client.scatter(shared, broadcast=True)
+        # On the cluster's workers: the compounds and each point file read in parallel, the
+        # shared tables built there and moved between workers (not through this process),
+        # and the area folders, most of a split, written in chunks.
+        read = [client.submit(_caught, _read_compounds, cfg, pure=False)]
+        read += [client.submit(_caught, _read_points, src, cfg, kind, pure=False)
+                 for kind, src in sources]
+        error = client.submit(_first_error, *read, pure=False).result()
+        if error is not None:
+            raise error[0](error[1])
+        shared_f = client.submit(_shared_of, template, raw, cfg, polys, kinds, *read, pure=False)
         n_chunks = min(len(areas), 4 * max(1, len(client.scheduler_info()["workers"])))
         chunks = [areas[k::n_chunks] for k in range(n_chunks)]
-        done = client.gather([client.submit(_write_split_areas, data, chunk, out, pure=False)
+        done = client.gather([client.submit(_write_split_areas, shared_f, chunk, out, pure=False)
                               for chunk in chunks])
         by_index = {i: pair for chunk, pairs in zip(chunks, done, strict=True)
                     for (i, *_), pair in zip(chunk, pairs, strict=True)}
