@@ -325,10 +325,15 @@ def test_a_run_into_a_copied_folder_keeps_the_originals_map(run_copy, tmp_path):
     assert not map_path.exists()
 
 
-def test_report_from_the_folder_rewrites_the_runs_own_bytes(run_copy, tmp_path):
-    """`circle15 report` reads the results back from their files (CSV: 3000.0 comes back as
-    3000) and gives the report `run` wrote from memory, byte for byte."""
-    out, _ = run_copy
+def test_map_and_report_from_the_folder_rewrite_the_runs_own_bytes(run_copy, tmp_path):
+    """`circle15 map` and `report` read the results back from their files (CSV: 3000.0 comes
+    back as 3000) and give the map and report `run` wrote from memory, byte for byte."""
+    out, map_path = run_copy
+    again = tmp_path / "again.html"
+    p = cli("-q", "map", str(SAMPLE / "area.toml"), "--out", str(out), "--map", str(again),
+            cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert again.read_bytes() == map_path.read_bytes()
     names = ("report.html", "report.xlsx", "sensitivity.csv")
     before = {n: (out / n).read_bytes() for n in names}
     for n in names:
