@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _bench import child_env, header
+from _bench import child_env, header, min_median
 from bench_run import one_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     unit = "whole process" if args.what == "run" else "median total of each 3-run call"
     print(f"\n{args.runs} runs of each, alternating; seconds ({unit}), min / median")
     for label, ts in times.items():
-        print(f"  {label:<24} {min(ts):.3f} / {statistics.median(ts):.3f}")
+        print(f"  {label:<24} {min_median(ts)}")
     a, b = (statistics.median(ts) for ts in times.values())
     print(f"  this checkout / base (medians): {b / a:.3f}")
     return 0

@@ -14,7 +14,7 @@ from coverage.batch.split import _point_subset, _PointSource
 def test_an_area_gets_the_points_within_reach_exactly(tmp_path):
     """Points are kept by their exact distance to the area's polygon: a buffered polygon draws
     its arcs as chords, up to r (1 - cos(pi / 64)) = 1.2 m inside a 1,000 m reach at a corner,
-    and lost a facility there that can serve the area."""
+    and lost a facility there (one that serves the area when a category walks the whole reach)."""
     area = shapely.box(0.0, 0.0, 500.0, 500.0)
     reach_m = 1000.0
     angle = math.radians(180 + 45) + math.pi / 64  # between two of a buffer's arc vertices

@@ -147,7 +147,8 @@ class RunWriter:
             path = self.out / rel
             if rel in external or not path.is_file():
                 continue
-            owner = path.parent / entry.get("out", os.path.relpath(self.out, path.parent))
+            # an older manifest without "out" names no other folder
+            owner = path.parent / entry["out"] if "out" in entry else self.out
             if not (owner.is_dir() and os.path.samefile(owner, self.out)):
                 log.warning("kept %s: it shows the results in %s, not those in %s (a copy of "
                             "that folder)", os.path.normpath(path), os.path.normpath(owner),

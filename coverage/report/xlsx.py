@@ -98,6 +98,11 @@ def _num(v: float) -> str:
     return "%.16g" % v  # noqa: UP031 - the same digits as the reference writer
 
 
+def _is_number(v: Any) -> bool:
+    """A value (after :func:`_xl_value`) stored as a number cell."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _cell(ref: str, v: Any, style: int = 0) -> str:
     """One ``<c>``: a number, a boolean or an inline string (never a formula); "" for none."""
     v = _xl_value(v)
@@ -106,7 +111,7 @@ def _cell(ref: str, v: Any, style: int = 0) -> str:
         return ""
     if isinstance(v, bool):
         return f'<c r="{ref}"{s} t="b"><v>{int(v)}</v></c>'
-    if isinstance(v, int | float) and math.isfinite(v):
+    if _is_number(v):
         return f'<c r="{ref}"{s}><v>{_num(v)}</v></c>'
     text = html.escape(_NOT_XML.sub("", str(v)), quote=False)
     return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
@@ -117,8 +122,7 @@ def _width(values: Iterable[Any]) -> float:
     memory and 3000 read back from a CSV give one width)."""
     def text(v: Any) -> str:
         v = _xl_value(v)
-        number = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-        return _num(v) if number else str(v)
+        return _num(v) if _is_number(v) else str(v)
     return min(60.0, max(len(text(v)) for v in values) * 1.6 + 2)
 
 
