@@ -26,6 +26,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ._geometry import buffer_covering, within_distance
 from .access import snap_points
 from .config import AreaConfig, PointSource
 from .constants import FAR_FROM_STREET_M
@@ -79,7 +80,8 @@ class StudyInputs:
     study_area : shapely geometry
         Union of the units.
     load_area : shapely geometry
-        ``study_area`` buffered by ``config.max_walk_m``: load network and facilities here.
+        ``study_area`` buffered by ``config.max_walk_m`` (holding every point that near, see
+        :func:`coverage._geometry.buffer_covering`): load network and facilities here.
     compounds : GeoDataFrame
         ``id`` (str), ``name``, ``unit`` ("" = in no unit), ``population``,
         ``population_60plus`` (float, NaN when the file has no such column), any other demand
@@ -163,7 +165,7 @@ def _warn_outside(file: str, dropped: pd.DataFrame, buffer_m: float) -> None:
                     file, len(dropped), buffer_m)
 
 
-def _point_file(src: PointSource, kind: str, config: AreaConfig, load_area: BaseGeometry | None,
+def _point_file(src: PointSource, kind: str, config: AreaConfig, study_area: BaseGeometry | None,
                 strict: bool, out: _Collected) -> gpd.GeoDataFrame | None:
     file = _display(src.path, config)
     table = _read(src.path, config, out.problems, layer=src.layer, sheet=src.sheet)
@@ -179,7 +181,7 @@ def _point_file(src: PointSource, kind: str, config: AreaConfig, load_area: Base
     if layer.ignored is not None and len(layer.ignored):
         _warn_other_categories(file, layer.ignored, config)
         out.dropped.append(layer.ignored)
-    gdf, ps, dropped = locate_points(layer, file=file, crs=config.crs, load_area=load_area,
+    gdf, ps, dropped = locate_points(layer, file=file, crs=config.crs, study_area=study_area,
                                      buffer_m=config.max_walk_m,
                                      outside="error" if strict else "warn")
     out.problems.extend(ps)
@@ -191,15 +193,15 @@ def _point_file(src: PointSource, kind: str, config: AreaConfig, load_area: Base
 
 
 def _points(sources: tuple[PointSource, ...], kind: str, config: AreaConfig,
-            load_area: BaseGeometry | None, strict: bool, out: _Collected) -> gpd.GeoDataFrame:
-    parts = [_point_file(src, kind, config, load_area, strict, out) for src in sources]
+            study_area: BaseGeometry | None, strict: bool, out: _Collected) -> gpd.GeoDataFrame:
+    parts = [_point_file(src, kind, config, study_area, strict, out) for src in sources]
     parts = [p for p in parts if p is not None and len(p)]
     if not parts:
         return _empty_points(config.crs)
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=config.crs)
 
 
-def _gates(path: Path, config: AreaConfig, load_area: BaseGeometry | None,
+def _gates(path: Path, config: AreaConfig, study_area: BaseGeometry | None,
            problems: list[Problem]) -> gpd.GeoDataFrame | None:
     file = _display(path, config)
     table = _read(path, config, problems)
@@ -207,7 +209,7 @@ def _gates(path: Path, config: AreaConfig, load_area: BaseGeometry | None,
         return None
     layer, ps = parse_points(table, file=file, kind="gates", coords="wgs84", categories=())
     problems.extend(ps)
-    gdf, ps, _ = locate_points(layer, file=file, crs=config.crs, load_area=load_area,
+    gdf, ps, _ = locate_points(layer, file=file, crs=config.crs, study_area=study_area,
                                buffer_m=config.max_walk_m, outside="drop")
     problems.extend(ps)
     ids = [i or f"gate{r}" for i, r in zip(gdf["id"], gdf["row"], strict=True)]
@@ -257,10 +259,10 @@ def _unknown_units(given: np.ndarray, rows: pd.Series, units: _Units, file: str
     return problems
 
 
-def _where_compounds_lie(out: gpd.GeoDataFrame, load_area: BaseGeometry, file: str
-                         ) -> tuple[np.ndarray, list[Problem]]:
-    """Compounds near the units (within ``load_area``), and the problem when none is in one."""
-    near = shapely.intersects(load_area, out.geometry.values)
+def _where_compounds_lie(out: gpd.GeoDataFrame, study_area: BaseGeometry, buffer_m: float,
+                         file: str) -> tuple[np.ndarray, list[Problem]]:
+    """Compounds near the units (within ``buffer_m``), and the problem when none is in one."""
+    near = within_distance(study_area, out.geometry.to_numpy(), buffer_m)
     if (~near).any():
         log.warning("%s: %d compounds lie outside the study area (units + walk buffer) and are "
                     "ignored", file, int((~near).sum()))
@@ -276,15 +278,15 @@ def _where_compounds_lie(out: gpd.GeoDataFrame, load_area: BaseGeometry, file: s
     return near, []
 
 
-def _assign_units(compounds: gpd.GeoDataFrame, units: _Units, file: str,
+def _assign_units(compounds: gpd.GeoDataFrame, units: _Units, config: AreaConfig, file: str,
                   problems: list[Problem]) -> gpd.GeoDataFrame:
     """Fill ``unit`` from the unit containing each compound's representative point; set
-    ``in_area``; drop compounds wholly outside ``units.load_area``.
+    ``in_area``; drop compounds farther than the longest walk from the units.
 
     A compound whose ``unit`` names a unit of the layer that ``[area] names`` leaves out is
     outside the area (``unit`` "", not counted).
     """
-    assert units.load_area is not None
+    assert units.study_area is not None
     out = compounds.copy()
     given = out["unit"].to_numpy(dtype=object)
     problems.extend(_unknown_units(given, out["row"], units, file))
@@ -292,7 +294,7 @@ def _assign_units(compounds: gpd.GeoDataFrame, units: _Units, file: str,
     elsewhere = np.isin(given, list(units.others))
     out["unit"] = np.where(elsewhere, "", np.where(given != "", given, spatial)).astype(object)
     out["in_area"] = out["unit"] != ""
-    near, ps = _where_compounds_lie(out, units.load_area, file)
+    near, ps = _where_compounds_lie(out, units.study_area, config.max_walk_m, file)
     problems.extend(ps)
     out = out.loc[near].reset_index(drop=True)
     edge = int((~out["in_area"]).sum())
@@ -321,7 +323,9 @@ def _load_units(config: AreaConfig, problems: list[Problem]) -> _Units:
     if not len(boundaries):
         return _Units(boundaries, None, None, others, ok)
     study_area = shapely.union_all(boundaries.geometry.values)
-    return _Units(boundaries, study_area, study_area.buffer(config.max_walk_m), others, ok)
+    # every point within the longest walk of the units: a facility that far serves homes inside
+    load_area = buffer_covering(study_area, config.max_walk_m)
+    return _Units(boundaries, study_area, load_area, others, ok)
 
 
 def _demand_columns(config: AreaConfig) -> dict[str, list[str]]:
@@ -340,9 +344,9 @@ def _load_compounds(config: AreaConfig, units: _Units, problems: list[Problem]
     compounds, ps = parse_compounds(table, file=file, crs=config.crs,
                                     demand=_demand_columns(config))
     problems.extend(ps)
-    if units.load_area is None:
+    if units.study_area is None:
         return compounds
-    return _assign_units(compounds, units, file, problems)
+    return _assign_units(compounds, units, config, file, problems)
 
 
 def _warn_gaps(config: AreaConfig, inputs: StudyInputs) -> None:
@@ -393,22 +397,22 @@ def load_inputs(config: AreaConfig, *, strict: bool = False,
     bar.update()
     compounds = _load_compounds(config, units, out.problems)
     bar.update()
-    facilities = _points(config.facilities, "facilities", config, units.load_area, strict, out)
+    facilities = _points(config.facilities, "facilities", config, units.study_area, strict, out)
     bar.update()
-    proposed = _points(config.proposed, "proposed", config, units.load_area, strict, out)
+    proposed = _points(config.proposed, "proposed", config, units.study_area, strict, out)
     bar.update()
     out.problems.extend(check_duplicate_ids([facilities, proposed]))
     candidates = None
     n_before = len(out.problems)
     if config.candidates is not None:
-        candidates = _points((config.candidates,), "candidates", config, units.load_area,
+        candidates = _points((config.candidates,), "candidates", config, units.study_area,
                              strict, out)
         out.problems.extend(check_duplicate_ids([candidates]))
     if config.candidates is not None and len(out.problems) == n_before:  # else those first
         out.problems.extend(plan_input_problems(config, candidates,
                                                 _display(config.candidates.path, config)))
     bar.update()
-    gates = _gates(config.gates, config, units.load_area, out.problems) if config.gates else None
+    gates = _gates(config.gates, config, units.study_area, out.problems) if config.gates else None
     bar.update()
     bar.close()
     if out.problems:

@@ -13,7 +13,8 @@ Let ``N`` be the untiled network (edges with an end inside ``load_area``, see
 longest distance any category reports (walking minutes are reported up to ``max_walk_min``,
 not only up to the category's threshold). A tile's network is the set of edges of ``N`` that
 intersect its *region*: the tile's cell and the convex hulls of its compounds, buffered by the
-halo (:func:`halo_m`)::
+halo (:func:`halo_m`; a buffer holding every point that near, whose round corners are not
+chords inside the circle: :func:`coverage._geometry.buffer_covering`)::
 
     halo = cutoff + GATE_TOL_M + max_snap_m + 1 m
 
@@ -59,6 +60,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ._geometry import buffer_covering
 from .config import AreaConfig
 from .constants import GATE_TOL_M
 from .inputs import StudyInputs
@@ -188,7 +190,7 @@ def _point_owners(layer: gpd.GeoDataFrame, cells: list[tuple[int, BaseGeometry, 
     for i, (k, _, _) in enumerate(cells):
         owner[(owner < 0) & (cell_of == k)] = i
     for i, (_, _, region) in enumerate(cells):
-        inner = region.buffer(-spare_m)
+        inner = buffer_covering(region, -spare_m)
         owner[(owner < 0) & shapely.contains_xy(inner, xy[:, 0], xy[:, 1])] = i
     for j in np.flatnonzero(owner < 0):
         p = shapely.Point(xy[j])
@@ -221,7 +223,7 @@ def make_tiles(inputs: StudyInputs, n: int) -> list[Tile]:
         cell = shapely.box(bounds[0] + ix * w, bounds[1] + iy * h,
                            bounds[0] + (ix + 1) * w, bounds[1] + (iy + 1) * h)
         hulls = shapely.convex_hull(comp.geometry.to_numpy()[rows])
-        cells.append((k, cell, shapely.union_all([cell, *hulls]).buffer(halo)))
+        cells.append((k, cell, buffer_covering(shapely.union_all([cell, *hulls]), halo)))
     spare = cfg.max_snap_m + 1.0
     fac_owner = _point_owners(inputs.facilities, cells, bounds, nx, ny, spare)
     prop_owner = _point_owners(inputs.proposed, cells, bounds, nx, ny, spare)

@@ -151,8 +151,9 @@ def test_load_inputs_projects_once_and_assigns_units(tmp_path):
     # the units' union is ~1.7 x 1.1 km; load_area = union buffered by the longest walk (900 m)
     assert inputs.config.max_walk_m == 900
     assert inputs.study_area.area == pytest.approx(2 * 853.07 * 1111.0, rel=0.01)
-    assert inputs.load_area.contains(inputs.study_area.buffer(899))
-    assert not inputs.load_area.contains(inputs.study_area.buffer(901))
+    # ... holding every point within 900 m, and at most 0.121 % more (1.1 m)
+    assert inputs.load_area.contains(inputs.study_area.buffer(900))
+    assert not inputs.load_area.contains(inputs.study_area.buffer(901.2))
 
     c = inputs.compounds
     assert list(c.columns) == [*COMPOUND_COLUMNS, "geometry"]
@@ -262,7 +263,7 @@ def test_swapped_lat_lon_detected_by_study_area():
     layer, ps = parse_points(table, file="f.csv", kind="facilities", coords="wgs84",
                              categories=["x"])
     assert ps == []
-    gdf, ps, dropped = locate_points(layer, file="f.csv", crs=crs, load_area=area, buffer_m=0)
+    gdf, ps, dropped = locate_points(layer, file="f.csv", crs=crs, study_area=area, buffer_m=0)
     assert gdf["id"].tolist() == ["a"] and dropped.empty
     (p,) = ps
     assert (p.row, p.field) == (2, "lon/lat") and "lat/lon look swapped" in p.problem
@@ -273,6 +274,34 @@ OUTSIDE = FACILITIES + (
     "004,边缘菜市场,wet_market,116.365,40.070\n"  # ~430 m east of 东区: inside the buffer
     "005,稍远菜市场,wet_market,116.375,40.070\n"  # ~1.28 km east: beyond the buffer
 )
+
+
+def _lonlat_at(xy: np.ndarray) -> tuple[float, float]:
+    lon, lat = gpd.GeoSeries([Point(xy)], crs=CRS).to_crs("EPSG:4326").iloc[0].coords[0]
+    return lon, lat
+
+
+def test_the_study_area_reaches_the_longest_walk_at_its_corners(tmp_path):
+    """Points 899.9 m from a corner of the units are kept, 900.1 m dropped: exact distances.
+
+    A buffer of the units draws the reach's round corners as chords up to 1.1 m inside the
+    900 m circle; the point 899.9 m out is chosen where the plain buffer leaves it out.
+    """
+    area = shapely.union_all(UNITS.to_crs(CRS).geometry.to_numpy())
+    corner = np.array(max(area.exterior.coords, key=lambda c: c[0] + c[1]))  # north-east
+    angles = np.radians(np.linspace(0.0, 90.0, 3601))
+    ring = corner + 899.9 * np.column_stack([np.cos(angles), np.sin(angles)])
+    gap = shapely.distance(area.buffer(900.0), shapely.points(ring))
+    direction = (ring[np.argmax(gap)] - corner) / 899.9
+    assert gap.max() > 0.5  # the plain buffer leaves this point out
+    rows = [f"{name},{name},wet_market,{lon!r},{lat!r}\n" for name, lon, lat in (
+        ("near", *_lonlat_at(corner + 899.9 * direction)),
+        ("far", *_lonlat_at(corner + 900.1 * direction)))]
+    inputs = load_inputs(load_config(make_area(tmp_path, facilities=FACILITIES + "".join(rows))))
+    assert inputs.facilities["id"].tolist() == ["001", "002", "near"]
+    assert inputs.dropped["id"].tolist() == ["far"]
+    assert inputs.dropped["reason"].iat[0].startswith("0.00 km outside the study area")
+    assert inputs.load_area.contains(shapely.points(corner + 900.0 * direction))
 
 
 def test_points_outside_study_area_are_dropped_with_one_warning(tmp_path, caplog):

@@ -13,6 +13,7 @@ import pandas as pd
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
+from .._geometry import buffer_covering
 from ..osmfile import OsmRecord
 from .options import FetchError
 
@@ -75,7 +76,9 @@ def study_area(boundaries: gpd.GeoDataFrame, max_walk_m: float) -> StudyArea:
     crs = utm_crs(c.x, c.y)
     log.info("area CRS %s (UTM zone of the centroid %.4f, %.4f)", crs, c.x, c.y)
     proj = boundaries.to_crs(crs).union_all()
-    out = gpd.GeoSeries([proj, proj.buffer(max_walk_m), proj.buffer(GATE_MARGIN_M)], crs=crs)
+    # the run loads what lies within the longest walk of the units: fetch all of it
+    out = gpd.GeoSeries([proj, buffer_covering(proj, max_walk_m), proj.buffer(GATE_MARGIN_M)],
+                        crs=crs)
     units, study, gates = list(out.to_crs("EPSG:4326"))
     return StudyArea(boundaries=boundaries, crs=crs, units=units, study=study, gates=gates)
 

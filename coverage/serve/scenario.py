@@ -456,7 +456,7 @@ def locate_sites(sites: tuple[Site, ...] | list[Site], inputs: StudyInputs, *, f
     }, dtype=object)
     layer, problems = parse_points(table, file=file, kind="proposed", coords="wgs84",
                                    categories=cfg.category_keys, strict=True)
-    gdf, more, _ = locate_points(layer, file=file, crs=cfg.crs, load_area=inputs.load_area,
+    gdf, more, _ = locate_points(layer, file=file, crs=cfg.crs, study_area=inputs.study_area,
                                  buffer_m=cfg.max_walk_m, outside="error")
     return gdf, problems + more
 

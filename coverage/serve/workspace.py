@@ -47,6 +47,7 @@ import scipy.sparse as sp
 import shapely
 from numpy.typing import NDArray
 
+from .._geometry import within_distance
 from ..access import Snapped, snap_layer, snap_points
 from ..config import Category
 from ..inputs import StudyInputs
@@ -255,7 +256,8 @@ class Workspace:
             return got
         # as locate_points projects and checks a point of a file (see scenario.locate_sites)
         x, y = project_lonlat([site.lon], [site.lat], self.config.crs)
-        if not shapely.intersects_xy(self.inputs.load_area, x, y)[0]:
+        if not within_distance(self.inputs.study_area, shapely.points(x, y),
+                               self.config.max_walk_m)[0]:
             raise EditError(_outside_message(site, self.config.max_walk_m), code="outside_area")
         snap = snap_points(self.network, np.column_stack([x, y]))
         got = _Reach(snap, float(snap.off_m[0]), bool(snap.off_m[0] > self.config.max_snap_m))

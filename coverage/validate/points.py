@@ -15,6 +15,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
+from .._geometry import within_distance
 from ..config import AreaConfig
 from ..coords import to_wgs84
 from ..errors import Problem
@@ -339,16 +340,16 @@ def project_lonlat(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
-def _swapped_inside(layer: PointLayer, out_idx: np.ndarray, load_area: BaseGeometry,
-                    crs: str) -> np.ndarray:
-    """Would exchanging lon and lat put these points inside ``load_area``?"""
+def _swapped_inside(layer: PointLayer, out_idx: np.ndarray, study_area: BaseGeometry,
+                    buffer_m: float, crs: str) -> np.ndarray:
+    """Would exchanging lon and lat put these points within ``buffer_m`` of ``study_area``?"""
     slon, slat = layer.raw_lat[out_idx], layer.raw_lon[out_idx]
     ok = (np.abs(slon) <= 180) & (np.abs(slat) <= 90)
     inside = np.zeros(len(out_idx), dtype=bool)
     if ok.any():
         wl, wt = to_wgs84(slon[ok], slat[ok], layer.coords)
         sx, sy = project_lonlat(wl, wt, crs)
-        inside[ok] = shapely.intersects_xy(load_area, sx, sy)
+        inside[ok] = within_distance(study_area, shapely.points(sx, sy), buffer_m)
     return inside
 
 
@@ -415,11 +416,12 @@ def locate_points(
     *,
     file: str,
     crs: str,
-    load_area: BaseGeometry | None,
+    study_area: BaseGeometry | None,
     buffer_m: float,
     outside: str = "warn",
 ) -> tuple[gpd.GeoDataFrame, list[Problem], pd.DataFrame]:
-    """Project parsed points to ``crs`` and sort out those outside ``load_area``.
+    """Project parsed points to ``crs`` and sort out those farther than ``buffer_m`` from
+    ``study_area`` (exact distances: :func:`coverage._geometry.within_distance`).
 
     Parameters
     ----------
@@ -429,13 +431,14 @@ def locate_points(
         File name for messages.
     crs : str
         Area CRS (metres).
-    load_area : shapely geometry or None
-        Units buffered by ``buffer_m`` in ``crs``; None skips the area check (e.g. when the
-        boundaries themselves are broken).
+    study_area : shapely geometry or None
+        The units' union in ``crs``; None skips the area check (e.g. when the boundaries
+        themselves are broken).
     buffer_m : float
-        The buffer used for ``load_area`` (metres), quoted in messages.
+        How far from ``study_area`` points are kept (metres: the longest walk), quoted in
+        messages.
     outside : {"warn", "error", "drop"}
-        Points outside ``load_area``: ``"warn"`` drops them into the returned table (the
+        Points farther: ``"warn"`` drops them into the returned table (the
         caller warns once), unless their swapped lon/lat lies inside (an error) or (nearly)
         all points are outside (one error for the file); ``"error"`` (strict) makes each one
         an error; ``"drop"`` drops them quietly (gates taken from a larger OSM extract).
@@ -452,17 +455,17 @@ def locate_points(
     x, y = project_lonlat(df["lon"].to_numpy(float), df["lat"].to_numpy(float), crs)
     gdf = gpd.GeoDataFrame(df.copy(), geometry=gpd.points_from_xy(x, y), crs=crs)
     none = pd.DataFrame(columns=list(DROPPED_COLUMNS))
-    if load_area is None or len(df) == 0:
+    if study_area is None or len(df) == 0:
         return gdf, [], none
-    shapely.prepare(load_area)
-    inside = shapely.intersects_xy(load_area, x, y)
+    points = gdf.geometry.to_numpy()
+    inside = within_distance(study_area, points, buffer_m)
     if inside.all() or outside == "drop":
         return gdf.loc[inside].reset_index(drop=True), [], none
     out_idx = np.flatnonzero(~inside)
-    swapped = _swapped_inside(layer, out_idx, load_area, crs)
+    swapped = _swapped_inside(layer, out_idx, study_area, buffer_m, crs)
     problems = [_swapped_problem(layer, int(i), file) for i in out_idx[swapped]]
-    rest, dist_m = out_idx[~swapped], shapely.distance(
-        load_area, shapely.points(x[out_idx[~swapped]], y[out_idx[~swapped]]))
+    rest = out_idx[~swapped]
+    dist_m = shapely.distance(study_area, points[rest]) - buffer_m  # beyond the walk
     dropped = none
     if outside == "error":
         problems += [_outside_problem(layer, int(i), float(d), file, buffer_m)
