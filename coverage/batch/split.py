@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._geometry import within_distance
 from ..errors import ConfigError, InputError, Problem
 from ..io import read_toml, toml_value, write_csv, write_geojson, write_text
 from .jobs import area_slug
@@ -72,7 +73,7 @@ def _point_subset(src: _PointSource, area: shapely.Geometry, within_m: float, fo
     x, y = src.xy[:, 0], src.xy[:, 1]
     box = np.flatnonzero((x >= x0 - within_m) & (x <= x1 + within_m)
                          & (y >= y0 - within_m) & (y <= y1 + within_m))
-    near = box[shapely.dwithin(area, shapely.points(src.xy[box]), within_m)]
+    near = box[within_distance(area, shapely.points(src.xy[box]), within_m)]
     keep[src.rows[near]] = True
     sub = src.table.iloc[np.flatnonzero(keep)]
     if isinstance(sub, gpd.GeoDataFrame):
