@@ -21,7 +21,7 @@ def buffer_covering(geom: BaseGeometry, distance_m: float) -> BaseGeometry:
     ``1 / cos(pi / (4 * QUAD_SEGS))`` puts the chords outside the circle: the result holds the
     exact offset and reaches at most 0.121 % of ``distance_m`` beyond it. Where a region must
     hold every point within a distance (the load area, a tile's halo), this is the buffer to
-    use; tests on a point exactly ``distance_m`` away belong to :func:`shapely.dwithin`.
+    use; whether a point lies within ``distance_m`` is :func:`within_distance`'s question.
 
     A negative ``distance_m`` shrinks ``geom`` the same way: the result holds only points at
     least ``-distance_m`` inside ``geom``.
