@@ -99,6 +99,24 @@ def client():
     c.cluster.close()
 
 
+def test_two_local_clusters_at_once_share_no_port_and_warn_nothing(client):
+    import warnings
+
+    from coverage.batch import cluster_client
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Dask warns when its HTTP port is taken
+        other = cluster_client("local", 1)
+    try:
+        servers = [c.cluster.scheduler.services["dashboard"] for c in (client, other)]
+        assert [s.address for s in servers] == ["127.0.0.1", "127.0.0.1"]
+        assert servers[0].port != servers[1].port
+        assert other.submit(sum, [1, 2], pure=False).result() == 3
+    finally:
+        other.close()
+        other.cluster.close()
+
+
 def test_serial_batch_reports_the_broken_area_and_finishes_the_rest(serial, batch_dir):
     by_name = {o.name: o for o in serial.outcomes}
     assert len(by_name) == N_AREAS + 1

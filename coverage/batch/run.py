@@ -29,11 +29,15 @@ def cluster_client(scheduler: str | None, workers: int | None = None) -> Any:
         import dask
 
         # No statistical profiler in the workers: it samples the task's stack every 10 ms for a
-        # dashboard this cluster does not have.
+        # dashboard this cluster does not have. The scheduler always serves a few HTTP routes
+        # (health, metrics); on a free loopback port, so two batches at once do not fight over
+        # Dask's default 8787 (a "port in use" warning on the console).
         with dask.config.set({"distributed.worker.profile.enabled": False}):
             cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1,
                                    threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+                                   dashboard_address="127.0.0.1:0",
+                                   scheduler_kwargs={"dashboard": False},
+                                   silence_logs=logging.ERROR)
         return Client(cluster)
     return Client(scheduler)
 
