@@ -452,6 +452,24 @@ def _buffer_arcs(buffer_m: float) -> tuple[float, int]:
         n += 1
 
 
+def _bufferable(lines: NDArray[np.object_]) -> NDArray[np.object_]:
+    """The lines GEOS buffers right: zero-length ones dropped, self-crossing ones cut.
+
+    GEOS can leave out part of a self-crossing line's buffer (a street walked out and back
+    around a loop: thousands of m2 missed on the Beijing-wide network); its pieces between the
+    crossings buffer right. A zero-length line buffers to nothing.
+    """
+    lines = np.asarray(lines, dtype=object)
+    if len(lines):
+        lines = lines[shapely.length(lines) > 0]
+    if len(lines) == 0:
+        return lines
+    crossing = ~shapely.is_simple(lines)
+    if crossing.any():
+        lines = np.concatenate([lines[~crossing], shapely.get_parts(shapely.node(lines[crossing]))])
+    return lines
+
+
 def isochrone_polygon(lines: NDArray[np.object_], buffer_m: float, *, tile_m: float = TILE_M,
                       tiled_from: int = TILED_FROM_VERTICES, threads: int = 2) -> shapely.Geometry:
     """Buffer reachable street lines by ``buffer_m`` and dissolve them into one (multi)polygon.
@@ -485,17 +503,9 @@ def isochrone_polygon(lines: NDArray[np.object_], buffer_m: float, *, tile_m: fl
     Polygon or MultiPolygon
         Empty Polygon when nothing is reached. The same lines give the same bytes.
     """
-    lines = np.asarray(lines, dtype=object)
-    if len(lines):
-        lines = lines[shapely.length(lines) > 0]  # a zero-length line buffers to nothing
+    lines = _bufferable(lines)
     if len(lines) == 0:
         return shapely.Polygon()
-    # GEOS can leave out part of a self-crossing line's buffer (a street walked out and back
-    # around a loop: thousands of m2 missed on the Beijing-wide network); its pieces between
-    # the crossings buffer right.
-    crossing = ~shapely.is_simple(lines)
-    if crossing.any():
-        lines = np.concatenate([lines[~crossing], shapely.get_parts(shapely.node(lines[crossing]))])
     radius_m, quad_segs = _buffer_arcs(buffer_m)
     margin = radius_m + 1.0
     x0, y0, x1, y1 = shapely.total_bounds(lines) + np.array([-margin, -margin, margin, margin])

@@ -1,0 +1,269 @@
+"""Benchmark: circle15's isochrone polygons against other ways of drawing the same region.
+
+    .venv/bin/python scripts/bench_isochrone_methods.py [--runs 3] [--categories 3]
+        [--shared ../shared/data] [--instructions [--all]]
+
+Why the Beijing-wide isochrones cost what they cost (issue 14). The reached street lines of
+the first ``--categories`` categories of ``bench_coverage.py``'s part 2 (Beijing-wide 2013
+network, 5,000 synthetic facilities in 10 categories, 15 minutes at 1 m/s, 50 m either side)
+are computed once; then each method turns every category's lines into its polygon on one
+thread, in ``--runs`` rounds (each round times every method once, in turn, so a slow spell of
+the machine hits all of them). Printed: min / median of the summed time (s), the ratio of
+medians to circle15's method, and how far each polygon is from circle15's: the area of their
+symmetric difference and the widest sliver of it (radius of the largest circle inside any of
+its 20 largest parts, m; the 5 m Hausdorff budget of the issue bounds how far any polygon may
+be from the exact union). First, circle15's own time split into its steps.
+
+Differences of tens of percent can be this virtual machine's noise. ``--instructions`` also
+counts each method's instructions on the first category with valgrind's callgrind (a child
+process that runs the method on a few lines and then on all, minus one that stops after the
+few): the machine's speed does not enter. Slow: a few minutes per method (``--all`` adds the
+slow methods, hours).
+
+Methods:
+
+- *circle15*: :func:`coverage.reach.isochrone_polygon` (strokes buffered with arcs within 2 m,
+  dissolved cluster by cluster by GEOS's disjoint-subset union).
+- *cascaded union*: one ``union_all`` of all the buffers.
+- *fixed-precision union*: the same on a 0.1 m grid (snap-rounding).
+- *2 km tiles*: circle15's tiled dissolve (used from 100,000 vertices) for every category.
+- *one buffer of all lines*: a single buffer of one MultiLineString.
+- *buffer(0) of all buffers*: the old dissolve idiom on a GeometryCollection.
+- *flat caps on strokes ending on a street*: a stroke whose ends lie on another stroke's
+  vertex needs no round cap there (the disc around that point is in the other's buffer); fewer
+  vertices to dissolve.
+- *lines simplified by 1 m*: Douglas-Peucker on the strokes first.
+- *faces*: polygonize the reached lines, erode each face by the radius (what of a face is
+  farther than 50 m from its edges), buffer the union of the faces and the lines outside them.
+
+Without ``../shared/data`` the Huitian sample's categories are used instead (small; the
+ratios then say little).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench import child_env, header, min_median, timed
+
+# Private helpers of circle15's own method, so every method buffers the same lines by the same
+# radius with the same arcs.
+from coverage.reach import _buffer_arcs, _bufferable, _dissolve, isochrone_polygon, reach_lines
+
+ROOT = Path(__file__).resolve().parents[1]
+BUFFER_M = 50.0
+
+
+def reached_lines(shared: Path, n_categories: int) -> tuple[str, list[np.ndarray]]:
+    """Each category's reached street strokes (after :func:`_bufferable`)."""
+    from bench_coverage import CRS, study_inputs, synthetic
+
+    from coverage.config import load_config
+    from coverage.inputs import load_inputs
+    from coverage.network import load_walk_network
+    from coverage.pipeline import analyze
+
+    ways = shared / "osm" / "beijing_osm2013_all_ways.gpkg"
+    if ways.exists():
+        net = load_walk_network(ways, CRS)
+        fac_xy, polys = synthetic(net, 5000, 10, 5000)
+        inputs = study_inputs(ways, net, fac_xy, polys)
+        label = f"Beijing 2013 whole network, {net.n_nodes:,} nodes"
+    else:
+        print(f"{ways} not found (pass --shared DIR): the Huitian sample instead")
+        inputs = load_inputs(load_config(ROOT / "data" / "huitian" / "area.toml"))
+        label = "Huitian sample"
+    result = analyze(inputs, isochrones=False)
+    out = []
+    for key in list(inputs.config.category_keys)[:n_categories]:
+        reach = result.reach[key]
+        walk_m = inputs.config.category(key).walk_m
+        out.append(_bufferable(reach_lines(result.network, reach.node_dist_m, reach.sources,
+                                           walk_m)))
+    return label, out
+
+
+RADIUS_M, QUAD_SEGS = _buffer_arcs(BUFFER_M)
+
+
+def buffers(lines: np.ndarray, cap_style: str = "round") -> np.ndarray:
+    return shapely.buffer(lines, RADIUS_M, quad_segs=QUAD_SEGS, cap_style=cap_style)
+
+
+def ends_on_a_stroke(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each line's first / last point is an inner vertex of some line."""
+    xy, which = shapely.get_coordinates(lines, return_index=True)
+    first = np.r_[True, which[1:] != which[:-1]]
+    last = np.r_[which[1:] != which[:-1], True]
+    points = xy[:, 0] + 1j * xy[:, 1]  # one comparable value per point
+    on_stroke = np.isin(points, points[~(first | last)])
+    return on_stroke[first], on_stroke[last]
+
+
+def flat_caps(lines: np.ndarray) -> shapely.Geometry:
+    a, b = ends_on_a_stroke(lines)
+    both = a & b
+    return _dissolve(np.concatenate([buffers(lines[both], "flat"), buffers(lines[~both])]))
+
+
+def faces(lines: np.ndarray) -> shapely.Geometry:
+    """The union of faces minus their eroded cores, plus the buffers of the lines off faces.
+
+    A point in a face is within the radius of the lines iff it is within it of the face's own
+    edges or of a line inside the face (any other line is behind an edge); a point outside all
+    faces iff within it of their outline or of a line outside them.
+    """
+    noded = shapely.get_parts(shapely.union_all(lines))
+    polys, cuts, dangles, invalid = shapely.polygonize_full(noded)
+    polys = shapely.get_parts(polys)
+    loose = np.concatenate([shapely.get_parts(g) for g in (cuts, dangles, invalid)])
+    if len(polys) == 0:
+        return _dissolve(buffers(loose))
+    covered = shapely.buffer(shapely.coverage_union_all(polys), RADIUS_M, quad_segs=QUAD_SEGS)
+    cores = shapely.buffer(polys, -RADIUS_M, quad_segs=QUAD_SEGS)
+    cores = cores[~shapely.is_empty(cores)]
+    if len(cores):
+        covered = shapely.difference(covered, shapely.union_all(cores))
+    return _dissolve(np.concatenate([shapely.get_parts(covered), buffers(loose)]))
+
+
+METHODS = {
+    "circle15": lambda lines: isochrone_polygon(lines, BUFFER_M, threads=1),
+    "cascaded union": lambda lines: shapely.union_all(buffers(lines)),
+    "fixed-precision union": lambda lines: shapely.union_all(buffers(lines), grid_size=0.1),
+    "2 km tiles": lambda lines: isochrone_polygon(lines, BUFFER_M, tiled_from=0, threads=1),
+    "one buffer of all lines": lambda lines: shapely.buffer(
+        shapely.multilinestrings(lines), RADIUS_M, quad_segs=QUAD_SEGS),
+    "buffer(0) of all buffers": lambda lines: shapely.buffer(
+        shapely.geometrycollections(buffers(lines)), 0),
+    "flat caps on strokes ending on a street": flat_caps,
+    "lines simplified by 1 m": lambda lines: _dissolve(buffers(_bufferable(
+        shapely.simplify(lines, 1.0, preserve_topology=False)))),
+    "faces": faces,
+}
+
+
+def widest_sliver(a: shapely.Geometry, b: shapely.Geometry) -> tuple[float, float]:
+    """Area of the symmetric difference (m2) and the widest of its 20 largest parts (m)."""
+    diff = shapely.get_parts(shapely.symmetric_difference(a, b))
+    diff = diff[(shapely.get_type_id(diff) == 3) & ~shapely.is_empty(diff)]
+    if len(diff) == 0:
+        return 0.0, 0.0
+    largest = diff[np.argsort(-shapely.area(diff))[:20]]
+    return float(shapely.area(diff).sum()), float(
+        shapely.length(shapely.maximum_inscribed_circle(largest)).max())
+
+
+WARM_UP_LINES = 20
+"""Lines a child first runs the method on, in both counts (its imports and first-call set-up)."""
+
+SLOW = ("fixed-precision union", "one buffer of all lines", "buffer(0) of all buffers")
+"""Left out of ``--instructions`` unless ``--all`` (several times slower by the clock already, and
+each minute of theirs is an hour under callgrind)."""
+
+
+def instructions(lines_file: Path, method: str, *, warm_up_only: bool = False) -> int:
+    """Instructions of a child process that loads the lines and runs ``method`` (callgrind)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                        sys.executable, __file__, "--child-lines", str(lines_file),
+                        "--child-method", method, *(["--child-warm-up-only"] * warm_up_only)],
+                       check=True, capture_output=True,
+                       env={**child_env(ROOT), "PYTHONHASHSEED": "0"})
+        totals = [ln for ln in out.read_text().splitlines() if ln.startswith("totals:")]
+        return int(totals[0].split()[1])
+
+
+def count_instructions(per_category: list[np.ndarray], methods: list[str]) -> None:
+    """Print each method's instructions on the first category: a child that runs the method on
+    a few lines, then on all of them, minus one that stops after the few (start-up, loading,
+    the imports and set-up of a first call), so the machine's speed does not enter."""
+    print(f"\ninstructions on the first category ({len(per_category[0]):,} strokes; callgrind, "
+          f"one run each)")
+    with tempfile.TemporaryDirectory() as tmp:
+        lines_file = Path(tmp) / "lines.npy"
+        np.save(lines_file, shapely.to_wkb(per_category[0]), allow_pickle=True)
+        base = 0
+        for name in methods:
+            count = (instructions(lines_file, name)
+                     - instructions(lines_file, name, warm_up_only=True))
+            base = base or count
+            print(f"{name:<42} {count / 1e9:>8.3f} G {count / base:>6.3f}", flush=True)
+
+
+def child(lines_file: Path, method: str, warm_up_only: bool) -> None:
+    lines = shapely.from_wkb(np.load(lines_file, allow_pickle=True))
+    METHODS[method](lines[:WARM_UP_LINES])
+    if not warm_up_only:
+        METHODS[method](lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--categories", type=int, default=3)
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count each method's instructions with valgrind's callgrind")
+    ap.add_argument("--all", action="store_true", help="with --instructions: the slow ones too")
+    ap.add_argument("--child-lines", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--child-method", help=argparse.SUPPRESS)
+    ap.add_argument("--child-warm-up-only", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child_lines:
+        child(args.child_lines, args.child_method, args.child_warm_up_only)
+        return 0
+    if args.instructions and shutil.which("valgrind") is None:
+        ap.error("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    print(header("bench_isochrone_methods: isochrone polygons, circle15 vs other methods",
+                 ("shapely",)))
+    print(f"GEOS {'.'.join(map(str, shapely.geos_version))}; one thread; times in seconds, "
+          f"min / median of {args.runs} rounds, summed over the categories")
+    label, per_category = reached_lines(args.shared, args.categories)
+    print(f"{label}: {len(per_category)} categories, "
+          f"{sum(map(len, per_category)):,} strokes, "
+          f"{sum(int(shapely.get_num_coordinates(x).sum()) for x in per_category):,} vertices")
+
+    print("\ncircle15's steps")
+    steps = {
+        "buffer": lambda: [buffers(x) for x in per_category],
+        "dissolve (buffer + union)": lambda: [_dissolve(buffers(x)) for x in per_category],
+    }
+    for name, step in steps.items():
+        times, _ = timed(step, args.runs)
+        print(f"  {name:<28} {min_median(times)}")
+
+    # Round-robin: each round times every method once, so a slow spell of the machine (this
+    # virtual machine's speed drifts by tens of percent within minutes) hits all of them.
+    rounds: dict[str, list[float]] = {name: [] for name in METHODS}
+    polygons: dict[str, list[shapely.Geometry]] = {}
+    for _ in range(max(1, args.runs)):
+        for name, method in METHODS.items():
+            took, polygons[name] = timed(lambda m=method: [m(x) for x in per_category], 1)
+            rounds[name] += took
+    base = float(np.median(rounds["circle15"]))
+    print(f"\n{'method':<42} {'min / median s':>16} {'ratio':>6} {'symdiff m2':>11} "
+          f"{'widest m':>9}")
+    for name in METHODS:
+        gaps = [widest_sliver(p, r)
+                for p, r in zip(polygons[name], polygons["circle15"], strict=True)]
+        print(f"{name:<42} {min_median(rounds[name]):>16} "
+              f"{float(np.median(rounds[name])) / base:>6.2f} "
+              f"{sum(g[0] for g in gaps):>11,.0f} {max(g[1] for g in gaps):>9.2f}")
+    if args.instructions:
+        count_instructions(per_category, [m for m in METHODS if args.all or m not in SLOW])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
