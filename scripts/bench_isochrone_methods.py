@@ -17,8 +17,8 @@ be from the exact union). First, circle15's own time split into its steps.
 Differences of tens of percent can be this virtual machine's noise. ``--instructions`` also
 counts each method's instructions on the first category with valgrind's callgrind (a child
 process that runs the method on a few lines and then on all, minus one that stops after the
-few): the machine's speed does not enter. Slow: a few minutes per method (``--all`` adds the
-slow methods, hours).
+few), ``--runs`` times: the machine's speed does not enter. Slow: a few minutes per method and
+run (``--all`` adds the slow methods, hours).
 
 Methods:
 
@@ -55,12 +55,14 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench import child_env, header, min_median, timed
 
+from coverage.constants import DEFAULT_ISOCHRONE_BUFFER_M
+
 # Private helpers of circle15's own method, so every method buffers the same lines by the same
 # radius with the same arcs.
 from coverage.reach import _buffer_arcs, _bufferable, _dissolve, isochrone_polygon, reach_lines
 
 ROOT = Path(__file__).resolve().parents[1]
-BUFFER_M = 50.0
+BUFFER_M = DEFAULT_ISOCHRONE_BUFFER_M  # what the benchmark's configs use (m either side)
 
 
 def reached_lines(shared: Path, n_categories: int) -> tuple[str, list[np.ndarray]]:
@@ -184,21 +186,24 @@ def instructions(lines_file: Path, method: str, *, warm_up_only: bool = False) -
         return int(totals[0].split()[1])
 
 
-def count_instructions(per_category: list[np.ndarray], methods: list[str]) -> None:
-    """Print each method's instructions on the first category: a child that runs the method on
-    a few lines, then on all of them, minus one that stops after the few (start-up, loading,
-    the imports and set-up of a first call), so the machine's speed does not enter."""
+def count_instructions(per_category: list[np.ndarray], methods: list[str], runs: int) -> None:
+    """Print each method's instructions on the first category, min / median of ``runs``: a child
+    that runs the method on a few lines, then on all of them, minus one that stops after the few
+    (start-up, loading, the imports and set-up of a first call), so the machine's speed does not
+    enter (the counts still differ a little from run to run)."""
     print(f"\ninstructions on the first category ({len(per_category[0]):,} strokes; callgrind, "
-          f"one run each)")
+          f"G, min / median of {runs} runs; ratio of medians)")
     with tempfile.TemporaryDirectory() as tmp:
         lines_file = Path(tmp) / "lines.npy"
         np.save(lines_file, shapely.to_wkb(per_category[0]), allow_pickle=True)
-        base = 0
+        base = 0.0
         for name in methods:
-            count = (instructions(lines_file, name)
-                     - instructions(lines_file, name, warm_up_only=True))
-            base = base or count
-            print(f"{name:<42} {count / 1e9:>8.3f} G {count / base:>6.3f}", flush=True)
+            counts = [(instructions(lines_file, name)
+                       - instructions(lines_file, name, warm_up_only=True)) / 1e9
+                      for _ in range(max(1, runs))]
+            base = base or float(np.median(counts))
+            print(f"{name:<42} {min_median(counts):>16} {float(np.median(counts)) / base:>6.3f}",
+                  flush=True)
 
 
 def child(lines_file: Path, method: str, warm_up_only: bool) -> None:
@@ -261,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{float(np.median(rounds[name])) / base:>6.2f} "
               f"{sum(g[0] for g in gaps):>11,.0f} {max(g[1] for g in gaps):>9.2f}")
     if args.instructions:
-        count_instructions(per_category, [m for m in METHODS if args.all or m not in SLOW])
+        count_instructions(per_category, [m for m in METHODS if args.all or m not in SLOW],
+                           args.runs)
     return 0
 
 
