@@ -1,7 +1,7 @@
 """Benchmark: circle15's isochrone polygons against other ways of drawing the same region.
 
     .venv/bin/python scripts/bench_isochrone_methods.py [--runs 3] [--categories 3]
-        [--shared ../shared/data] [--instructions [--all]]
+        [--shared ../shared/data] [--instructions [--all] | --breakdown]
 
 Why the Beijing-wide isochrones cost what they cost (issue 14). The reached street lines of
 the first ``--categories`` categories of ``bench_coverage.py``'s part 2 (Beijing-wide 2013
@@ -18,7 +18,9 @@ Differences of tens of percent can be this virtual machine's noise. ``--instruct
 counts each method's instructions on the first category with valgrind's callgrind (a child
 process that runs the method on a few lines and then on all, minus one that stops after the
 few), ``--runs`` times: the machine's speed does not enter. Slow: a few minutes per method and
-run (``--all`` adds the slow methods, hours).
+run (``--all`` adds the slow methods, hours). ``--breakdown`` instead counts, the same way, how
+circle15's instructions split between GEOS's buffer and union and, inside the union, OverlayNG's
+stages (noding, the check of the noding, ring building, labelling, clustering); nothing else.
 
 Methods:
 
@@ -52,6 +54,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -164,6 +168,11 @@ METHODS = {
 }
 
 
+def map_categories(method: Callable[[np.ndarray], shapely.Geometry],
+                   per_category: list[np.ndarray]) -> list[shapely.Geometry]:
+    return [method(lines) for lines in per_category]
+
+
 def widest_sliver(a: shapely.Geometry, b: shapely.Geometry) -> tuple[float, float]:
     """Area of the symmetric difference (m2) and the widest of its 20 largest parts (m)."""
     diff = shapely.get_parts(shapely.symmetric_difference(a, b))
@@ -183,8 +192,24 @@ SLOW = ("fixed-precision union", "one buffer of all lines", "buffer(0) of all bu
 each minute of theirs is an hour under callgrind)."""
 
 
-def instructions(lines_file: Path, method: str, *, warm_up_only: bool = False) -> int:
-    """Instructions of a child process that loads the lines and runs ``method`` (callgrind)."""
+STAGES = {
+    "buffer (GEOS buffer of each stroke)": "GEOSBufferWithParams_r",
+    "union (GEOS disjoint-subset union)": "GEOSDisjointSubsetUnion_r",
+    "  noding the overlays' edges": "geos::operation::overlayng::EdgeNodingBuilder::node",
+    "    of which checking that noding": "geos::noding::ValidatingNoder::validate",
+    "  building rings, placing holes": "geos::operation::overlayng::OverlayNG::extractResult",
+    "  labelling the overlay graph": "geos::operation::overlayng::OverlayNG::labelGraph",
+    "  finding the overlapping clusters":
+        "geos::operation::cluster::AbstractClusterFinder::cluster",
+}
+"""``--breakdown``: circle15's steps, by the GEOS function each is inclusive of (C API entry points,
+then OverlayNG's own stages inside the union)."""
+
+
+def instructions(lines_file: Path, method: str, *, warm_up_only: bool = False,
+                 functions: tuple[str, ...] = ()) -> tuple[int, dict[str, int]]:
+    """Instructions of a child process that loads the lines and runs ``method`` (callgrind):
+    the total, and the inclusive count of each of ``functions`` (0 if never called)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
@@ -193,7 +218,42 @@ def instructions(lines_file: Path, method: str, *, warm_up_only: bool = False) -
                        check=True, capture_output=True,
                        env={**child_env(ROOT), "PYTHONHASHSEED": "0"})
         totals = [ln for ln in out.read_text().splitlines() if ln.startswith("totals:")]
-        return int(totals[0].split()[1])
+        counts = dict.fromkeys(functions, 0)
+        if functions:
+            # --threshold=100: every function, however small (the warm-up child's are).
+            listing = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100",
+                                      str(out)], check=True, capture_output=True, text=True).stdout
+            for line in listing.splitlines():
+                # " 3,292,620,064 (51.92%)  ???:GEOSDisjointSubsetUnion_r [/path/libgeos_c.so]"
+                count, _, rest = line.strip().partition(" ")
+                name = rest.partition(":")[2].split("(")[0].split(" [")[0]
+                if name in counts and count.replace(",", "").isdigit():
+                    counts[name] = max(counts[name], int(count.replace(",", "")))
+        return int(totals[0].split()[1]), counts
+
+
+def breakdown(per_category: list[np.ndarray], runs: int) -> None:
+    """Print where circle15's instructions go on the first category, min / median of ``runs``
+    (each step's count in a full child minus a warm-up-only one, as ``--instructions``)."""
+    print(f"\nwhere circle15's instructions go, first category ({len(per_category[0]):,} strokes;"
+          f" callgrind, G, min / median of {runs} runs; share of the total's median)")
+    functions = tuple(STAGES.values())
+    rows: dict[str, list[float]] = {name: [] for name in ("total", *STAGES)}
+    with tempfile.TemporaryDirectory() as tmp:
+        lines_file = Path(tmp) / "lines.npy"
+        np.save(lines_file, shapely.to_wkb(per_category[0]), allow_pickle=True)
+        for _ in range(max(1, runs)):
+            total, counts = instructions(lines_file, "circle15", functions=functions)
+            total0, counts0 = instructions(lines_file, "circle15", warm_up_only=True,
+                                           functions=functions)
+            rows["total"].append((total - total0) / 1e9)
+            for name, function in STAGES.items():
+                rows[name].append((counts[function] - counts0[function]) / 1e9)
+    whole = float(np.median(rows["total"]))
+    for name, counts_g in rows.items():
+        missing = "  (no such function in this GEOS build)" if max(counts_g) <= 0 else ""
+        print(f"{name:<42} {min_median(counts_g):>16} "
+              f"{float(np.median(counts_g)) / whole:>6.1%}{missing}", flush=True)
 
 
 def count_instructions(per_category: list[np.ndarray], methods: list[str], runs: int) -> None:
@@ -208,8 +268,8 @@ def count_instructions(per_category: list[np.ndarray], methods: list[str], runs:
         np.save(lines_file, shapely.to_wkb(per_category[0]), allow_pickle=True)
         base = 0.0
         for name in methods:
-            counts = [(instructions(lines_file, name)
-                       - instructions(lines_file, name, warm_up_only=True)) / 1e9
+            counts = [(instructions(lines_file, name)[0]
+                       - instructions(lines_file, name, warm_up_only=True)[0]) / 1e9
                       for _ in range(max(1, runs))]
             base = base or float(np.median(counts))
             print(f"{name:<42} {min_median(counts):>16} {float(np.median(counts)) / base:>6.3f}",
@@ -231,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--instructions", action="store_true",
                     help="also count each method's instructions with valgrind's callgrind")
     ap.add_argument("--all", action="store_true", help="with --instructions: the slow ones too")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="only count where circle15's instructions go, step by step (callgrind)")
     ap.add_argument("--child-lines", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--child-method", help=argparse.SUPPRESS)
     ap.add_argument("--child-warm-up-only", action="store_true", help=argparse.SUPPRESS)
@@ -238,8 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child_lines:
         child(args.child_lines, args.child_method, args.child_warm_up_only)
         return 0
-    if args.instructions and shutil.which("valgrind") is None:
-        ap.error("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    if (args.instructions or args.breakdown) and shutil.which("valgrind") is None:
+        ap.error("--instructions and --breakdown need valgrind (Debian: apt-get install valgrind)")
     print(header("bench_isochrone_methods: isochrone polygons, circle15 vs other methods",
                  ("shapely",)))
     print(f"GEOS {'.'.join(map(str, shapely.geos_version))}; one thread; times in seconds, "
@@ -248,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{label}: {len(per_category)} categories, "
           f"{sum(map(len, per_category)):,} strokes, "
           f"{sum(int(shapely.get_num_coordinates(x).sum()) for x in per_category):,} vertices")
+    if args.breakdown:
+        breakdown(per_category, args.runs)
+        return 0
 
     print("\ncircle15's steps")
     steps = {
@@ -264,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     polygons: dict[str, list[shapely.Geometry]] = {}
     for _ in range(max(1, args.runs)):
         for name, method in METHODS.items():
-            took, polygons[name] = timed(lambda m=method: [m(x) for x in per_category], 1)
+            took, polygons[name] = timed(partial(map_categories, method, per_category), 1)
             rounds[name] += took
     base = float(np.median(rounds["circle15"]))
     print(f"\n{'method':<42} {'min / median s':>16} {'ratio':>6} {'symdiff m2':>11} "
