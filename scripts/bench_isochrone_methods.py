@@ -1,7 +1,7 @@
 """Benchmark: circle15's isochrone polygons against other ways of drawing the same region.
 
     .venv/bin/python scripts/bench_isochrone_methods.py [--runs 3] [--categories 3]
-        [--shared ../shared/data] [--instructions [--all] | --breakdown]
+        [--shared ../shared/data] [--instructions [METHOD ...] [--all] | --breakdown]
 
 Why the Beijing-wide isochrones cost what they cost (issue 14). The reached street lines of
 the first ``--categories`` categories of ``bench_coverage.py``'s part 2 (Beijing-wide 2013
@@ -18,7 +18,8 @@ Differences of tens of percent can be this virtual machine's noise. ``--instruct
 counts each method's instructions on the first category with valgrind's callgrind (a child
 process that runs the method on a few lines and then on all, minus one that stops after the
 few), ``--runs`` times: the machine's speed does not enter. Slow: a few minutes per method and
-run (``--all`` adds the slow methods, hours). ``--breakdown`` instead counts, the same way, how
+run (``--all`` adds the slow methods, hours; methods named after ``--instructions`` limit the
+counts to circle15's and theirs). ``--breakdown`` instead counts, the same way, how
 circle15's instructions split between GEOS's buffer and union and, inside the union, OverlayNG's
 stages (noding, the check of the noding, ring building, labelling, clustering); nothing else.
 
@@ -41,6 +42,9 @@ Methods:
   radius set so that the chords' worst gap inside and GEOS's 1 % input smoothing plus the
   chords' worst bulge outside are equal (4.8 m of the issue's 5 m Hausdorff budget, against
   circle15's 3 m): a sixth fewer vertices to dissolve.
+- *2 km tiles joined as a coverage*: the buffers (not the lines) cut exactly at the edges of
+  2 km tiles, dissolved tile by tile and joined by GEOS's coverage union, which needs no noding:
+  the same region, with fewer levels of binary unions in each tile and no overlay to join them.
 
 Without ``../shared/data`` the Huitian sample's categories are used instead (small; the
 ratios then say little).
@@ -56,6 +60,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -150,6 +155,66 @@ def faces(lines: np.ndarray) -> shapely.Geometry:
     return _dissolve(np.concatenate([shapely.get_parts(covered), buffers(loose)]))
 
 
+def grid_crossings(p: np.ndarray, q: np.ndarray, tile_m: float,
+                   axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where segments ``p -> q`` cross the grid lines ``coord[axis] = k tile_m`` (strictly
+    between their ends): segment index, position along it (0-1) and point. The point is computed
+    from the segment's lower end whichever way the segment runs, so it is the same for both
+    tiles beside the line."""
+    lo, hi = np.minimum(p[:, axis], q[:, axis]), np.maximum(p[:, axis], q[:, axis])
+    k0, k1 = np.floor(lo / tile_m) + 1, np.ceil(hi / tile_m) - 1
+    n = np.maximum(k1 - k0 + 1, 0).astype(np.intp)
+    seg = np.repeat(np.arange(len(p)), n)
+    line = (k0[seg] + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)) * tile_m
+    forward = (p[:, axis] <= q[:, axis])[seg, None]
+    a, b = np.where(forward, p[seg], q[seg]), np.where(forward, q[seg], p[seg])
+    other = 1 - axis
+    xy = np.empty((len(seg), 2))
+    xy[:, axis] = line
+    xy[:, other] = a[:, other] + (b[:, other] - a[:, other]) * (
+        (line - a[:, axis]) / (b[:, axis] - a[:, axis]))
+    return seg, (line - p[seg, axis]) / (q[seg, axis] - p[seg, axis]), xy
+
+
+def tiles_as_coverage(lines: np.ndarray, tile_m: float = 2000.0) -> shapely.Geometry:
+    """Buffers cut exactly at the tile edges, dissolved tile by tile, tiles joined as a coverage.
+
+    Every buffer outline first gets a vertex wherever it crosses a grid line, so both tiles
+    beside a line clip it at the same points and their dissolved parts meet edge to edge: GEOS's
+    coverage union joins them without noding. The same region as circle15's; fewer levels of
+    binary unions per tile.
+    """
+    polys = buffers(lines)
+    rings, ring_polygon = shapely.get_rings(polys, return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    starts = np.flatnonzero(ring[1:] == ring[:-1])  # each segment's first vertex
+    found = [grid_crossings(xy[starts], xy[starts + 1], tile_m, axis) for axis in (0, 1)]
+    seg = np.concatenate([f[0] for f in found])
+    order = np.lexsort((np.concatenate([np.zeros(len(xy)), *[f[1] for f in found]]),
+                        np.concatenate([np.arange(len(xy)), starts[seg]])))
+    rings = shapely.linearrings(np.concatenate([xy, *[f[2] for f in found]])[order],
+                                indices=np.concatenate([ring, ring[starts[seg]]])[order])
+    polys = shapely.polygons(rings, indices=ring_polygon)
+    bounds = np.floor(shapely.bounds(polys) / tile_m).astype(np.int64)
+    ni, nj = bounds[:, 2] - bounds[:, 0] + 1, bounds[:, 3] - bounds[:, 1] + 1
+    which = np.repeat(np.arange(len(polys)), ni * nj)
+    k = np.arange(len(which)) - np.repeat(np.cumsum(ni * nj) - ni * nj, ni * nj)
+    ti, tj = bounds[which, 0] + k % ni[which], bounds[which, 1] + k // ni[which]
+    one_tile = (ni * nj == 1)[which]
+    pieces = polys[which].copy()
+    pieces[~one_tile] = shapely.lib.clip_by_rect(  # the ufunc: shapely's wrapper takes scalars
+        pieces[~one_tile], *(v[~one_tile] * tile_m for v in (ti, tj, ti + 1, tj + 1)))
+    keep = (shapely.get_type_id(pieces) >= 3) & ~shapely.is_empty(pieces)
+    pieces, tile = pieces[keep], (ti * (1 << 32) + tj)[keep]
+    order = np.argsort(tile, kind="stable")
+    pieces, tile = pieces[order], tile[order]
+    cut = np.r_[0, np.flatnonzero(np.diff(tile)) + 1, len(tile)]
+    parts = shapely.get_parts(np.array([_dissolve(pieces[a:b])
+                                        for a, b in pairwise(cut)],
+                                       dtype=object))
+    return shapely.coverage_union_all(parts[shapely.get_type_id(parts) == 3])
+
+
 METHODS = {
     "circle15": lambda lines: isochrone_polygon(lines, BUFFER_M, threads=1),
     "cascaded union": lambda lines: shapely.union_all(buffers(lines)),
@@ -165,6 +230,7 @@ METHODS = {
     "faces": faces,
     "arcs using the whole 5 m budget": lambda lines: _dissolve(
         shapely.buffer(lines, COARSE_RADIUS_M, quad_segs=2)),
+    "2 km tiles joined as a coverage": tiles_as_coverage,
 }
 
 
@@ -288,8 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--categories", type=int, default=3)
-    ap.add_argument("--instructions", action="store_true",
-                    help="also count each method's instructions with valgrind's callgrind")
+    ap.add_argument("--instructions", nargs="*", metavar="METHOD",
+                    help="also count each method's instructions with valgrind's callgrind (only "
+                         "circle15's and the METHODs named, if any: quote names with spaces)")
     ap.add_argument("--all", action="store_true", help="with --instructions: the slow ones too")
     ap.add_argument("--breakdown", action="store_true",
                     help="only count where circle15's instructions go, step by step (callgrind)")
@@ -297,10 +364,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--child-method", help=argparse.SUPPRESS)
     ap.add_argument("--child-warm-up-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    unknown = [m for m in args.instructions or () if m not in METHODS]
+    if unknown:
+        ap.error(f"no method {', '.join(map(repr, unknown))}; methods: {', '.join(METHODS)}")
     if args.child_lines:
         child(args.child_lines, args.child_method, args.child_warm_up_only)
         return 0
-    if (args.instructions or args.breakdown) and shutil.which("valgrind") is None:
+    if (args.instructions is not None or args.breakdown) and shutil.which("valgrind") is None:
         ap.error("--instructions and --breakdown need valgrind (Debian: apt-get install valgrind)")
     print(header("bench_isochrone_methods: isochrone polygons, circle15 vs other methods",
                  ("shapely",)))
@@ -340,9 +410,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<42} {min_median(rounds[name]):>16} "
               f"{float(np.median(rounds[name])) / base:>6.2f} "
               f"{sum(g[0] for g in gaps):>11,.0f} {max(g[1] for g in gaps):>9.2f}")
-    if args.instructions:
-        count_instructions(per_category, [m for m in METHODS if args.all or m not in SLOW],
-                           args.runs)
+    if args.instructions is not None:
+        named = ["circle15", *(m for m in args.instructions if m != "circle15")]
+        count_instructions(per_category, named if args.instructions else
+                           [m for m in METHODS if args.all or m not in SLOW], args.runs)
     return 0
 
 
