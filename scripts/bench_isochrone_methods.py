@@ -53,12 +53,13 @@ ratios then say little).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from itertools import pairwise
 from pathlib import Path
@@ -69,6 +70,7 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench import child_env, header, min_median, timed
 
+from coverage._arrays import concat_ranges
 from coverage.constants import DEFAULT_ISOCHRONE_BUFFER_M
 
 # Private helpers of circle15's own method, so every method buffers the same lines by the same
@@ -165,7 +167,7 @@ def grid_crossings(p: np.ndarray, q: np.ndarray, tile_m: float,
     k0, k1 = np.floor(lo / tile_m) + 1, np.ceil(hi / tile_m) - 1
     n = np.maximum(k1 - k0 + 1, 0).astype(np.intp)
     seg = np.repeat(np.arange(len(p)), n)
-    line = (k0[seg] + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)) * tile_m
+    line = concat_ranges(k0, n) * tile_m
     forward = (p[:, axis] <= q[:, axis])[seg, None]
     a, b = np.where(forward, p[seg], q[seg]), np.where(forward, q[seg], p[seg])
     other = 1 - axis
@@ -198,7 +200,7 @@ def tiles_as_coverage(lines: np.ndarray, tile_m: float = 2000.0) -> shapely.Geom
     bounds = np.floor(shapely.bounds(polys) / tile_m).astype(np.int64)
     ni, nj = bounds[:, 2] - bounds[:, 0] + 1, bounds[:, 3] - bounds[:, 1] + 1
     which = np.repeat(np.arange(len(polys)), ni * nj)
-    k = np.arange(len(which)) - np.repeat(np.cumsum(ni * nj) - ni * nj, ni * nj)
+    k = concat_ranges(np.zeros(len(polys)), ni * nj)  # each tile's place in its buffer's range
     ti, tj = bounds[which, 0] + k % ni[which], bounds[which, 1] + k // ni[which]
     one_tile = (ni * nj == 1)[which]
     pieces = polys[which].copy()
@@ -298,23 +300,37 @@ def instructions(lines_file: Path, method: str, *, warm_up_only: bool = False,
         return int(totals[0].split()[1]), counts
 
 
+@contextlib.contextmanager
+def lines_file_of(lines: np.ndarray) -> Iterator[Path]:
+    """A temporary file holding ``lines`` for the callgrind children."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "lines.npy"
+        np.save(path, shapely.to_wkb(lines), allow_pickle=True)
+        yield path
+
+
+def method_instructions(lines_file: Path, method: str,
+                        functions: tuple[str, ...] = ()) -> tuple[float, dict[str, float]]:
+    """Instructions (G) of ``method`` on all the lines: a child that runs it on a few lines, then
+    on all of them, minus one that stops after the few (start-up, loading, the imports and set-up
+    of a first call), so the machine's speed does not enter; the same for each of ``functions``."""
+    total, counts = instructions(lines_file, method, functions=functions)
+    total0, counts0 = instructions(lines_file, method, warm_up_only=True, functions=functions)
+    return (total - total0) / 1e9, {f: (counts[f] - counts0[f]) / 1e9 for f in functions}
+
+
 def breakdown(per_category: list[np.ndarray], runs: int) -> None:
-    """Print where circle15's instructions go on the first category, min / median of ``runs``
-    (each step's count in a full child minus a warm-up-only one, as ``--instructions``)."""
+    """Print where circle15's instructions go on the first category, min / median of ``runs``."""
     print(f"\nwhere circle15's instructions go, first category ({len(per_category[0]):,} strokes;"
           f" callgrind, G, min / median of {runs} runs; share of the total's median)")
     functions = tuple(STAGES.values())
     rows: dict[str, list[float]] = {name: [] for name in ("total", *STAGES)}
-    with tempfile.TemporaryDirectory() as tmp:
-        lines_file = Path(tmp) / "lines.npy"
-        np.save(lines_file, shapely.to_wkb(per_category[0]), allow_pickle=True)
+    with lines_file_of(per_category[0]) as lines_file:
         for _ in range(max(1, runs)):
-            total, counts = instructions(lines_file, "circle15", functions=functions)
-            total0, counts0 = instructions(lines_file, "circle15", warm_up_only=True,
-                                           functions=functions)
-            rows["total"].append((total - total0) / 1e9)
+            total, counts = method_instructions(lines_file, "circle15", functions)
+            rows["total"].append(total)
             for name, function in STAGES.items():
-                rows[name].append((counts[function] - counts0[function]) / 1e9)
+                rows[name].append(counts[function])
     whole = float(np.median(rows["total"]))
     for name, counts_g in rows.items():
         missing = "  (no such function in this GEOS build)" if max(counts_g) <= 0 else ""
@@ -323,20 +339,14 @@ def breakdown(per_category: list[np.ndarray], runs: int) -> None:
 
 
 def count_instructions(per_category: list[np.ndarray], methods: list[str], runs: int) -> None:
-    """Print each method's instructions on the first category, min / median of ``runs``: a child
-    that runs the method on a few lines, then on all of them, minus one that stops after the few
-    (start-up, loading, the imports and set-up of a first call), so the machine's speed does not
-    enter (the counts still differ a little from run to run)."""
+    """Print each method's instructions on the first category (:func:`method_instructions`),
+    min / median of ``runs`` (the counts still differ a little from run to run)."""
     print(f"\ninstructions on the first category ({len(per_category[0]):,} strokes; callgrind, "
           f"G, min / median of {runs} runs; ratio of medians)")
-    with tempfile.TemporaryDirectory() as tmp:
-        lines_file = Path(tmp) / "lines.npy"
-        np.save(lines_file, shapely.to_wkb(per_category[0]), allow_pickle=True)
+    with lines_file_of(per_category[0]) as lines_file:
         base = 0.0
         for name in methods:
-            counts = [(instructions(lines_file, name)[0]
-                       - instructions(lines_file, name, warm_up_only=True)[0]) / 1e9
-                      for _ in range(max(1, runs))]
+            counts = [method_instructions(lines_file, name)[0] for _ in range(max(1, runs))]
             base = base or float(np.median(counts))
             print(f"{name:<42} {min_median(counts):>16} {float(np.median(counts)) / base:>6.3f}",
                   flush=True)
