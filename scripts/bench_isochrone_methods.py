@@ -183,16 +183,21 @@ def grid_crossings(p: np.ndarray, q: np.ndarray, tile_m: float,
     return seg, (line - p[seg, axis]) / (q[seg, axis] - p[seg, axis]), xy
 
 
-def tiles_as_coverage(lines: np.ndarray, tile_m: float = 2000.0,
-                      polys: np.ndarray | None = None) -> shapely.Geometry:
-    """Buffers cut exactly at the tile edges, dissolved tile by tile, tiles joined as a coverage.
+def tiles_as_coverage(lines: np.ndarray, tile_m: float = 2000.0) -> shapely.Geometry:
+    """The lines' buffers cut exactly at the tile edges, dissolved tile by tile, tiles joined as
+    a coverage (:func:`join_in_tiles`)."""
+    return join_in_tiles(buffers(lines), tile_m)
 
-    Every buffer outline first gets a vertex wherever it crosses a grid line, so both tiles
-    beside a line clip it at the same points and their dissolved parts meet edge to edge: GEOS's
-    coverage union joins them without noding. The same region as circle15's; fewer levels of
-    binary unions per tile. ``polys``: the polygons to join (default: the lines' buffers).
+
+def join_in_tiles(polys: np.ndarray, tile_m: float) -> shapely.Geometry:
+    """The union of ``polys``: cut exactly at the tile edges, dissolved tile by tile, the tiles
+    joined as a coverage.
+
+    Every outline first gets a vertex wherever it crosses a grid line, so both tiles beside a
+    line clip it at the same points and their dissolved parts meet edge to edge: GEOS's coverage
+    union joins them without noding. The same region as circle15's; fewer levels of binary unions
+    per tile.
     """
-    polys = buffers(lines) if polys is None else polys
     rings, ring_polygon = shapely.get_rings(polys, return_index=True)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
     starts = np.flatnonzero(ring[1:] == ring[:-1])  # each segment's first vertex
@@ -239,15 +244,15 @@ def morton_order(polys: np.ndarray) -> np.ndarray:
 def groups_then_tiles(lines: np.ndarray, group: int = 32,
                       tile_m: float = 2000.0) -> shapely.Geometry:
     """The buffers dissolved in groups of ``group`` neighbours along a Z-order curve, then the
-    groups' polygons joined as :func:`tiles_as_coverage` joins the buffers: the lower levels of
-    the union as circle15's, the upper ones (few, large polygons) tile by tile."""
+    groups' polygons joined by :func:`join_in_tiles`: the lower levels of the union as
+    circle15's, the upper ones (few, large polygons) tile by tile."""
     polys = buffers(lines)
     n = len(polys)
     padded = np.full(-(-n // group) * group, None, dtype=object)
     padded[:n] = polys[morton_order(polys)]
     grouped = shapely.get_parts(shapely.disjoint_subset_union_all(padded.reshape(-1, group),
                                                                   axis=1))  # None pads
-    return tiles_as_coverage(lines, tile_m, polys=grouped)
+    return join_in_tiles(grouped, tile_m)
 
 
 METHODS = {
